@@ -1,0 +1,49 @@
+"""Tiny stdlib HTTP helpers for the launcher (no event loop needed)."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from typing import Any
+
+from shared import jsonx
+
+__all__ = ["HttpAnswer", "get_status", "request_json"]
+
+
+class HttpAnswer:
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, body: Any, headers: dict[str, str]) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers
+
+
+def get_status(url: str, timeout: float = 2.0, headers: dict[str, str] | None = None) -> int | None:
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 (loopback only)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def request_json(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> HttpAnswer:
+    data = jsonx.dumps(body) if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})  # noqa: S310
+    if data is not None:
+        request.add_header("content-type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            raw = response.read()
+            return HttpAnswer(response.status, jsonx.loads(raw) if raw else None, dict(response.headers))
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        try:
+            parsed = jsonx.loads(raw) if raw else None
+        except ValueError:
+            parsed = None
+        return HttpAnswer(exc.code, parsed, dict(exc.headers))

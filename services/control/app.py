@@ -1,0 +1,113 @@
+"""The control plane: Litestar on asyncpg, serving /api (management) on port 20129."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.connection import ASGIConnection
+from litestar.datastructures import MutableScopeHeaders
+from litestar.openapi import OpenAPIConfig
+from litestar.types import Message, Scope
+from redis.asyncio import Redis
+
+from services.control.auth.guard import admin_guard
+from services.control.auth.password import ensure_admin_password
+from services.control.auth.routes import login, logout
+from services.control.changes import ConfigWriter
+from services.control.context import request_id_of
+from services.control.db.pool import create_pool
+from services.control.errors import EXCEPTION_HANDLERS
+from services.control.ops import healthz, metrics_endpoint, readyz
+from services.control.publish import SnapshotPublisher
+from services.control.resources.audit.controller import audit_log
+from services.control.resources.keys.controller import KeysController
+from services.control.resources.providers.controller import ProvidersController
+from services.control.resources.usage.controller import UsageController
+from services.control.state import ControlState
+from shared import metrics
+from shared.config.snapshot import SnapshotCodec
+from shared.crypto import FieldCipher
+from shared.logs import configure_logging
+from shared.settings import Settings, load_settings
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def _lifespan(settings: Settings) -> Any:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        settings.require("STORAGE_ENCRYPTION_KEY", "JWT_SECRET")
+        assert settings.storage_encryption_key
+        assert settings.jwt_secret
+        pool = await create_pool(settings.database_url)
+        redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=3)
+        try:
+            await ensure_admin_password(pool, settings)
+            cipher = FieldCipher(settings.storage_encryption_key, "provider-credentials")
+            publisher = SnapshotPublisher(
+                pool, redis, SnapshotCodec(settings.storage_encryption_key), cipher, settings.snapshot_republish_seconds
+            )
+            app.state.control = ControlState(
+                settings=settings,
+                pool=pool,
+                redis=redis,
+                cipher=cipher,
+                publisher=publisher,
+                writer=ConfigWriter(pool, publisher),
+                session_secret=settings.jwt_secret,
+            )
+            await publisher.publish_latest()
+            backstop = asyncio.create_task(publisher.run_backstop())
+            try:
+                yield
+            finally:
+                backstop.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await backstop
+        finally:
+            await redis.aclose()
+            await pool.close()
+            metrics.mark_process_dead(os.getpid())
+
+    return lifespan
+
+
+async def _request_id_header(message: Message, scope: Scope) -> None:
+    """Every answer carries X-OmniRoute-Request-Id (the one the audit log records)."""
+    if message["type"] == "http.response.start":
+        request_id = request_id_of(ASGIConnection(scope))
+        MutableScopeHeaders.from_message(message)["X-OmniRoute-Request-Id"] = request_id
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    configure_logging("control", settings.log_level)
+    protected = Router(
+        path="/",
+        guards=[admin_guard],
+        route_handlers=[ProvidersController, KeysController, UsageController, audit_log],
+    )
+    return Litestar(
+        route_handlers=[login, logout, healthz, readyz, metrics_endpoint, protected],
+        lifespan=[_lifespan(settings)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="OmniRoute management API",
+            version="0.1.0",
+            path="/api",
+            render_plugins=[],
+            enabled_endpoints={"openapi.json", "openapi.yaml"},
+        ),
+        before_send=[_request_id_header],
+        request_max_body_size=settings.max_body_bytes,
+        logging_config=None,  # our JSON logging, not Litestar's default handlers
+        debug=False,
+    )

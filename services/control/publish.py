@@ -1,0 +1,148 @@
+"""Building config snapshots from Postgres and publishing them to Redis.
+
+After every committed change the writer calls `publish_latest()`. A backstop loop also compares
+the database version with the one in Redis and republishes when Redis is behind (a lost publish,
+a crashed replica, or a Redis restart that emptied it), so edges always converge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import asyncpg
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from shared import metrics
+from shared.config.snapshot import ComboConfig, ComboStep, ConnectionConfig, KeyConfig, Snapshot, SnapshotCodec
+from shared.crypto import FieldCipher
+from shared.kv.config_channel import ConfigChannel
+
+__all__ = ["SnapshotPublisher", "connection_aad"]
+
+log = logging.getLogger(__name__)
+
+
+def connection_aad(connection_id: str) -> str:
+    return f"provider_connections:{connection_id}"
+
+
+def _connection(row: asyncpg.Record, cipher: FieldCipher) -> ConnectionConfig:
+    ident = str(row["id"])
+    api_key = cipher.decrypt_text(row["api_key_enc"], connection_aad(ident)) if row["api_key_enc"] else None
+    return ConnectionConfig(
+        id=ident,
+        provider=row["provider"],
+        name=row["name"],
+        api_key=api_key,
+        base_url=row["base_url"],
+        priority=row["priority"],
+        is_active=row["is_active"],
+        default_model=row["default_model"],
+        models=tuple(row["models"]),
+        extra=row["provider_specific_data"] or {},
+        max_requests_per_minute=row["max_requests_per_minute"],
+        max_requests_per_day=row["max_requests_per_day"],
+        max_tokens_per_minute=row["max_tokens_per_minute"],
+        max_concurrent=row["max_concurrent"],
+    )
+
+
+def _key(row: asyncpg.Record) -> KeyConfig:
+    expires = row["expires_at"]
+    return KeyConfig(
+        id=str(row["id"]),
+        name=row["name"],
+        key_hash=row["key_hash"],
+        scopes=tuple(row["scopes"]),
+        allowed_models=tuple(row["allowed_models"]),
+        expires_at=expires.timestamp() if expires else None,
+        max_requests_per_minute=row["max_requests_per_minute"],
+        max_requests_per_day=row["max_requests_per_day"],
+        max_tokens_per_minute=row["max_tokens_per_minute"],
+    )
+
+
+def _combo(row: asyncpg.Record) -> ComboConfig:
+    steps: list[Any] = row["steps"] or []
+    return ComboConfig(
+        id=str(row["id"]),
+        name=row["name"],
+        strategy=row["strategy"],
+        is_active=row["is_active"],
+        steps=tuple(
+            ComboStep(
+                model=str(step["model"]),
+                weight=int(step.get("weight", 1)),
+                connection_id=step.get("connectionId"),
+            )
+            for step in steps
+            if isinstance(step, dict) and "model" in step
+        ),
+    )
+
+
+class SnapshotPublisher:
+    def __init__(
+        self, pool: asyncpg.Pool, redis: Redis, codec: SnapshotCodec, cipher: FieldCipher, interval: float
+    ) -> None:
+        self._pool = pool
+        self._channel = ConfigChannel(redis)
+        self._codec = codec
+        self._cipher = cipher
+        self._interval = interval
+        self._lock = asyncio.Lock()
+
+    async def build(self) -> Snapshot:
+        """Read one consistent view of the configuration and the version it corresponds to."""
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            version = await conn.fetchval("SELECT version FROM config_version WHERE id = 1")
+            connections = await conn.fetch(
+                "SELECT * FROM provider_connections WHERE is_active ORDER BY priority, name, id"
+            )
+            keys = await conn.fetch(
+                """SELECT * FROM api_keys
+                   WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())"""
+            )
+            combos = await conn.fetch("SELECT * FROM combos ORDER BY name")
+            aliases = await conn.fetch("SELECT alias, model FROM model_aliases")
+            settings = await conn.fetch("SELECT key, value FROM settings")
+        return Snapshot(
+            version=int(version),
+            published_at=time.time(),
+            connections=tuple(_connection(row, self._cipher) for row in connections),
+            keys=tuple(_key(row) for row in keys),
+            combos=tuple(_combo(row) for row in combos),
+            aliases={row["alias"]: row["model"] for row in aliases},
+            settings={row["key"]: row["value"] for row in settings},
+        )
+
+    async def publish_latest(self) -> int | None:
+        """Publish the current configuration; failures are logged and left to the backstop."""
+        async with self._lock:
+            try:
+                snapshot = await self.build()
+                current = await self._channel.publish(snapshot.version, self._codec.encode(snapshot))
+            except (RedisError, OSError, asyncpg.PostgresError) as exc:
+                metrics.CONFIG_PUBLISHES.labels(result="error").inc()
+                log.warning("snapshot publish failed; the backstop will retry", extra={"error": type(exc).__name__})
+                return None
+        metrics.CONFIG_PUBLISHES.labels(result="published" if current == snapshot.version else "superseded").inc()
+        return current
+
+    async def _behind(self) -> bool:
+        async with self._pool.acquire() as conn:
+            db_version = int(await conn.fetchval("SELECT version FROM config_version WHERE id = 1"))
+        return await self._channel.current_version() < db_version
+
+    async def run_backstop(self) -> None:
+        while True:
+            try:
+                if await self._behind():
+                    await self.publish_latest()
+            except (RedisError, OSError, asyncpg.PostgresError) as exc:
+                log.debug("backstop check failed", extra={"error": type(exc).__name__})
+            await asyncio.sleep(self._interval)

@@ -1,0 +1,106 @@
+"""One client request's record: what was asked, where it went, how long it took, what it cost.
+
+`finish()` is called exactly once per request, on success, error or client disconnect, and turns
+the record into one usage event (buffered off the request path) and the request metrics.
+"""
+
+from __future__ import annotations
+
+import time
+
+from services.edge.config import Target
+from services.edge.usage_sink import UsageSink
+from shared import metrics
+from shared.canonical.usage import Usage
+from shared.config.snapshot import KeyConfig
+from shared.kv.usage_stream import UsageEvent
+
+__all__ = ["CLIENT_CLOSED", "Exchange"]
+
+CLIENT_CLOSED = 499  # nginx's convention for "the client went away"
+
+
+class Exchange:
+    __slots__ = (
+        "_finished",
+        "dialect",
+        "endpoint",
+        "key",
+        "request_id",
+        "requested_model",
+        "started",
+        "stream",
+        "target",
+        "ts",
+        "ttfb",
+        "upstream_started",
+        "usage",
+    )
+
+    def __init__(self, request_id: str, endpoint: str, dialect: str) -> None:
+        self.request_id = request_id
+        self.endpoint = endpoint
+        self.dialect = dialect
+        self.ts = time.time()
+        self.started = time.perf_counter()
+        self.key: KeyConfig | None = None
+        self.requested_model: str | None = None
+        self.target: Target | None = None
+        self.stream = False
+        self.ttfb: float | None = None
+        self.upstream_started: float | None = None
+        self.usage = Usage()
+        self._finished = False
+
+    def upstream_sent(self) -> None:
+        self.upstream_started = time.perf_counter()
+
+    def first_byte(self) -> None:
+        if self.ttfb is None:
+            self.ttfb = time.perf_counter() - self.started
+
+    def finish(self, sink: UsageSink, status: int, error_code: str | None = None) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        elapsed = time.perf_counter() - self.started
+        target = self.target
+        provider = target.upstream.spec.id if target else "none"
+        model = target.model if target else None
+        usage = self.usage
+        if self.key is not None:
+            sink.emit(
+                UsageEvent(
+                    request_id=self.request_id,
+                    ts=self.ts,
+                    endpoint=self.endpoint,
+                    status=status,
+                    api_key_id=self.key.id,
+                    provider=target.upstream.spec.id if target else None,
+                    connection_id=target.upstream.connection.id if target else None,
+                    model=model,
+                    requested_model=self.requested_model,
+                    stream=self.stream,
+                    tokens_in=usage.input_tokens,
+                    tokens_out=usage.output_tokens,
+                    tokens_cached=usage.cached_tokens,
+                    tokens_reasoning=usage.reasoning_tokens,
+                    latency_ms=round(elapsed * 1000, 3),
+                    ttfb_ms=round(self.ttfb * 1000, 3) if self.ttfb is not None else None,
+                    error_code=error_code,
+                )
+            )
+        self._observe(provider, model or "none", status, elapsed)
+
+    def _observe(self, provider: str, model: str, status: int, elapsed: float) -> None:
+        metrics.REQUESTS.labels(self.endpoint, self.dialect, provider, model, str(status)).inc()
+        metrics.REQUEST_DURATION.labels(self.endpoint, provider).observe(elapsed)
+        if self.upstream_started is not None:
+            upstream = time.perf_counter() - self.upstream_started
+            metrics.UPSTREAM_DURATION.labels(provider).observe(upstream)
+            metrics.GATEWAY_OVERHEAD.labels(self.endpoint).observe(max(0.0, elapsed - upstream))
+        if self.ttfb is not None:
+            metrics.TTFB.labels(provider).observe(self.ttfb)
+        if self.usage.reported:
+            metrics.TOKENS.labels("in", provider, model).inc(self.usage.input_tokens)
+            metrics.TOKENS.labels("out", provider, model).inc(self.usage.output_tokens)

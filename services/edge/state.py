@@ -1,0 +1,30 @@
+"""What the edge's handlers share within one process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from litestar.connection import ASGIConnection
+from redis.asyncio import Redis
+
+from services.edge.snapshot_sync import ConfigHolder
+from services.edge.usage_sink import UsageSink
+from shared.settings import Settings
+
+__all__ = ["EdgeState", "edge_state"]
+
+
+@dataclass(slots=True)
+class EdgeState:
+    settings: Settings
+    redis: Redis
+    holder: ConfigHolder
+    session: aiohttp.ClientSession
+    usage: UsageSink
+
+
+def edge_state(connection: ASGIConnection[Any, Any, Any, Any]) -> EdgeState:
+    state: EdgeState = connection.app.state.edge
+    return state

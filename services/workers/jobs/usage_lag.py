@@ -1,0 +1,22 @@
+"""Job: measure the usage stream's backlog (events not yet stored) for the lag metric and alerts."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from services.workers.usage_ingest import UsageIngestor
+
+__all__ = ["report_usage_lag"]
+
+log = logging.getLogger(__name__)
+
+_WARN_AT = 10_000
+
+
+async def report_usage_lag(ctx: dict[str, Any]) -> int:
+    ingestor: UsageIngestor = ctx["usage_ingestor"]
+    backlog = await ingestor.lag()
+    if backlog > _WARN_AT:
+        log.warning("usage stream backlog is high", extra={"backlog": backlog})
+    return backlog

@@ -1,0 +1,134 @@
+"""Consume the usage stream into Postgres: exactly-once counting from at-least-once delivery.
+
+Each round first claims entries another consumer read but never acknowledged (a crashed worker),
+then reads new ones; a batch is inserted with `ON CONFLICT (request_id) DO NOTHING` and only then
+acknowledged, so a crash between insert and acknowledgement re-delivers rows that are skipped.
+Entries that cannot be decoded are moved to a dead-letter stream instead of blocking the group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+import asyncpg
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from shared import metrics
+from shared.kv import keys
+from shared.kv.usage_stream import StreamEntry, UsageEvent, UsageStream
+
+__all__ = ["UsageIngestor", "insert_events"]
+
+log = logging.getLogger(__name__)
+
+_INSERT = """
+INSERT INTO usage_events (
+    request_id, ts, endpoint, status, api_key_id, provider, connection_id, model, requested_model, stream,
+    tokens_in, tokens_out, tokens_cached, tokens_reasoning, cost_micros, latency_ms, ttfb_ms, cache,
+    fallback_attempts, error_code)
+SELECT * FROM unnest(
+    $1::text[], $2::timestamptz[], $3::text[], $4::smallint[], $5::uuid[], $6::text[], $7::uuid[], $8::text[],
+    $9::text[], $10::boolean[], $11::integer[], $12::integer[], $13::integer[], $14::integer[], $15::bigint[],
+    $16::real[], $17::real[], $18::text[], $19::smallint[], $20::text[])
+ON CONFLICT (request_id) DO NOTHING
+"""
+
+
+async def insert_events(pool: asyncpg.Pool, events: list[UsageEvent]) -> int:
+    """Insert a batch; returns how many rows were new."""
+    columns: list[list[object]] = [[] for _ in range(20)]
+    for e in events:
+        row = (
+            e.request_id,
+            datetime.fromtimestamp(e.ts, UTC),
+            e.endpoint,
+            e.status,
+            e.api_key_id,
+            e.provider,
+            e.connection_id,
+            e.model,
+            e.requested_model,
+            e.stream,
+            e.tokens_in,
+            e.tokens_out,
+            e.tokens_cached,
+            e.tokens_reasoning,
+            e.cost_micros,
+            e.latency_ms,
+            e.ttfb_ms,
+            e.cache,
+            e.fallback_attempts,
+            e.error_code,
+        )
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    status = await pool.execute(_INSERT, *columns)
+    return int(status.rsplit(" ", 1)[-1])
+
+
+class UsageIngestor:
+    def __init__(
+        self, pool: asyncpg.Pool, redis: Redis, consumer: str, batch_size: int = 500, claim_idle_ms: int = 30_000
+    ) -> None:
+        self._pool = pool
+        self._redis = redis
+        self._stream = UsageStream(redis)
+        self.consumer = consumer
+        self._batch_size = batch_size
+        self._claim_idle_ms = claim_idle_ms
+
+    async def _dead_letter(self, poison: list[StreamEntry]) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        for entry in poison:
+            pipe.xadd(keys.USAGE_DEAD_LETTERS, {"entry": entry.entry_id, "raw": entry.raw or b""}, maxlen=10_000)
+        await pipe.execute()
+        metrics.USAGE_POISON.inc(len(poison))
+        log.error("undecodable usage entries moved to the dead-letter stream", extra={"count": len(poison)})
+
+    async def _store(self, entries: list[StreamEntry]) -> int:
+        events = [entry.event for entry in entries if entry.event is not None]
+        poison = [entry for entry in entries if entry.event is None]
+        inserted = await insert_events(self._pool, events) if events else 0
+        if poison:
+            await self._dead_letter(poison)
+        await self._stream.acknowledge([entry.entry_id for entry in entries])
+        metrics.USAGE_INGESTED.inc(inserted)
+        metrics.USAGE_DUPLICATES.inc(len(events) - inserted)
+        return len(entries)
+
+    async def run_once(self, block_ms: int = 1000) -> int:
+        """One round; returns the number of entries handled."""
+        entries = await self._stream.claim_stale(self.consumer, self._claim_idle_ms, self._batch_size)
+        if not entries:
+            entries = await self._stream.read_new(self.consumer, self._batch_size, block_ms)
+        if not entries:
+            return 0
+        return await self._store(entries)
+
+    async def run(self) -> None:
+        await self._ensure_group()
+        failures = 0
+        while True:
+            try:
+                await self.run_once()
+                failures = 0
+            except (RedisError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                failures += 1
+                log.warning("usage ingest round failed; retrying", extra={"error": type(exc).__name__})
+                await asyncio.sleep(min(10.0, 0.2 * 2 ** min(failures, 6)))
+
+    async def _ensure_group(self) -> None:
+        while True:
+            try:
+                await self._stream.ensure_group()
+                return
+            except (RedisError, OSError):
+                await asyncio.sleep(1.0)
+
+    async def lag(self) -> int:
+        backlog = await self._stream.backlog()
+        metrics.USAGE_LAG.set(backlog)
+        return backlog

@@ -1,0 +1,103 @@
+"""The configuration snapshot: everything an edge needs to serve, published by the control plane.
+
+The control plane owns Postgres; after each committed change it builds one of these, encrypts it
+(it carries decrypted provider credentials) and publishes it to Redis under a version number.
+Edges decode it into memory and never query Postgres.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import msgspec
+
+from shared.crypto import FieldCipher
+
+__all__ = [
+    "ComboConfig",
+    "ComboStep",
+    "ConnectionConfig",
+    "KeyConfig",
+    "Snapshot",
+    "SnapshotCodec",
+]
+
+
+class ConnectionConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """One provider account."""
+
+    id: str
+    provider: str
+    name: str
+    api_key: str | None = None
+    base_url: str | None = None
+    priority: int = 1
+    is_active: bool = True
+    default_model: str | None = None
+    models: tuple[str, ...] = ()
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
+    max_requests_per_minute: int | None = None
+    max_requests_per_day: int | None = None
+    max_tokens_per_minute: int | None = None
+    max_concurrent: int | None = None
+
+
+class KeyConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """One API key, by hash; revoked keys are simply absent."""
+
+    id: str
+    name: str
+    key_hash: str
+    scopes: tuple[str, ...] = ("inference",)
+    allowed_models: tuple[str, ...] = ()
+    expires_at: float | None = None  # epoch seconds
+    max_requests_per_minute: int | None = None
+    max_requests_per_day: int | None = None
+    max_tokens_per_minute: int | None = None
+
+
+class ComboStep(msgspec.Struct, frozen=True, kw_only=True):
+    model: str
+    weight: int = 1
+    connection_id: str | None = None
+
+
+class ComboConfig(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    strategy: str = "priority"
+    steps: tuple[ComboStep, ...] = ()
+    is_active: bool = True
+
+
+class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
+    version: int
+    published_at: float
+    connections: tuple[ConnectionConfig, ...] = ()
+    keys: tuple[KeyConfig, ...] = ()
+    combos: tuple[ComboConfig, ...] = ()
+    aliases: dict[str, str] = msgspec.field(default_factory=dict)
+    settings: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class SnapshotCodec:
+    """Snapshot <-> encrypted, compressed bytes; the version is bound in as associated data."""
+
+    __slots__ = ("_cipher", "_decoder", "_encoder")
+
+    def __init__(self, storage_encryption_key: str) -> None:
+        self._cipher = FieldCipher(storage_encryption_key, "config-snapshot")
+        self._encoder = msgspec.json.Encoder()
+        self._decoder = msgspec.json.Decoder(Snapshot)
+
+    def encode(self, snapshot: Snapshot) -> bytes:
+        plain = zlib.compress(self._encoder.encode(snapshot), level=6)
+        return self._cipher.encrypt(plain, f"snapshot:{snapshot.version}".encode())
+
+    def decode(self, blob: bytes, version: int) -> Snapshot:
+        plain = self._cipher.decrypt(blob, f"snapshot:{version}".encode())
+        snapshot = self._decoder.decode(zlib.decompress(plain))
+        if snapshot.version != version:
+            raise ValueError("snapshot version does not match its label")
+        return snapshot

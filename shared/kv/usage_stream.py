@@ -1,0 +1,124 @@
+"""The usage event log: edges append one event per request, workers consume with a group.
+
+Delivery is at-least-once (a crashed consumer's pending entries are claimed by another after an
+idle time); the worker's insert is idempotent on `request_id`, which makes counting exactly-once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from shared.kv import keys
+
+__all__ = ["StreamEntry", "UsageEvent", "UsageStream"]
+
+
+class UsageEvent(msgspec.Struct, frozen=True, kw_only=True):
+    request_id: str
+    ts: float  # epoch seconds when the request arrived
+    endpoint: str
+    status: int
+    api_key_id: str | None = None
+    provider: str | None = None
+    connection_id: str | None = None
+    model: str | None = None
+    requested_model: str | None = None
+    stream: bool = False
+    tokens_in: int = 0
+    tokens_out: int = 0
+    tokens_cached: int = 0
+    tokens_reasoning: int = 0
+    cost_micros: int = 0
+    latency_ms: float = 0.0
+    ttfb_ms: float | None = None
+    cache: str | None = None
+    fallback_attempts: int = 0
+    error_code: str | None = None
+
+
+_ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder(UsageEvent)
+
+
+class StreamEntry(msgspec.Struct, frozen=True):
+    entry_id: str
+    event: UsageEvent | None  # None when the entry could not be decoded (poison)
+    raw: bytes | None = None  # kept only for poison entries, for the dead-letter stream
+
+
+def _decode(entry_id: bytes | str, fields: dict[bytes, bytes]) -> StreamEntry:
+    ident = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    raw = fields.get(b"e")
+    if raw is None:
+        return StreamEntry(ident, None, b"")
+    try:
+        return StreamEntry(ident, _DECODER.decode(raw))
+    except msgspec.DecodeError:
+        return StreamEntry(ident, None, raw)
+
+
+class UsageStream:
+    def __init__(self, redis: Redis, stream: str = keys.USAGE_STREAM, group: str = keys.USAGE_GROUP) -> None:
+        self._redis = redis
+        self.stream = stream
+        self.group = group
+
+    async def append(self, events: Sequence[UsageEvent]) -> None:
+        """Append a batch in one round trip."""
+        if not events:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for event in events:
+            pipe.xadd(self.stream, {"e": _ENCODER.encode(event)})
+        await pipe.execute()
+
+    async def ensure_group(self) -> None:
+        try:
+            await self._redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def read_new(self, consumer: str, count: int, block_ms: int) -> list[StreamEntry]:
+        try:
+            reply = await self._redis.xreadgroup(self.group, consumer, {self.stream: ">"}, count=count, block=block_ms)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # Redis lost the group (restart without persistence): recreate and carry on.
+            await self.ensure_group()
+            return []
+        entries: list[StreamEntry] = []
+        for _stream, items in reply or []:
+            entries.extend(_decode(entry_id, fields) for entry_id, fields in items)
+        return entries
+
+    async def claim_stale(self, consumer: str, min_idle_ms: int, count: int) -> list[StreamEntry]:
+        """Take over entries another consumer read but never acknowledged."""
+        try:
+            reply = await self._redis.xautoclaim(
+                self.stream, self.group, consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
+            )
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            await self.ensure_group()
+            return []
+        items = reply[1] if reply else []
+        return [_decode(entry_id, fields) for entry_id, fields in items if fields is not None]
+
+    async def acknowledge(self, entry_ids: Sequence[str]) -> None:
+        """Acknowledge and delete, so the stream holds only what is not yet stored."""
+        if not entry_ids:
+            return
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.xack(self.stream, self.group, *entry_ids)
+        pipe.xdel(self.stream, *entry_ids)
+        await pipe.execute()
+
+    async def backlog(self) -> int:
+        return int(await self._redis.xlen(self.stream))

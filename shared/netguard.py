@@ -1,0 +1,94 @@
+"""SSRF guard for every user-settable URL (provider base URLs, proxies, sync targets).
+
+Refuses loopback, private, link-local, CGNAT, multicast, unspecified and cloud-metadata targets,
+whatever the spelling of the address (dotted, decimal, octal, hex, short forms, IPv4-mapped IPv6),
+and DNS names that resolve to them. `allow_private=True` (OMNIROUTE_ALLOW_PRIVATE_UPSTREAMS)
+lifts the address checks for development and self-hosted upstreams.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+__all__ = ["UnsafeURL", "check_url", "is_blocked_address"]
+
+_METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"}
+_METADATA_ADDRESSES = {
+    ipaddress.ip_address("169.254.169.254"),
+    ipaddress.ip_address("100.100.100.200"),
+    ipaddress.ip_address("fd00:ec2::254"),
+}
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
+class UnsafeURL(ValueError):
+    """The URL may not be used as an upstream; the message says why without echoing secrets."""
+
+
+def is_blocked_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address):
+        mapped = address.ipv4_mapped or address.sixtofour
+        if mapped is not None:
+            return is_blocked_address(mapped)
+    return (
+        address in _METADATA_ADDRESSES
+        or address.is_loopback
+        or address.is_private
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_unspecified
+        or address.is_reserved
+        or (isinstance(address, ipaddress.IPv4Address) and address in _CGNAT)
+    )
+
+
+def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    try:
+        # inet_aton accepts the legacy spellings browsers and libc still honour: 2130706433, 0x7f.1, 0177.0.0.1
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+def _resolve(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return []
+    found = []
+    for info in infos:
+        try:
+            found.append(ipaddress.ip_address(str(info[4][0]).split("%")[0]))
+        except ValueError:
+            continue
+    return found
+
+
+def check_url(url: str, *, allow_private: bool, resolve: bool = True) -> str:
+    """Return the URL (trailing slash trimmed) or raise UnsafeURL."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https"):
+        raise UnsafeURL("only http and https URLs are allowed")
+    if not parts.hostname:
+        raise UnsafeURL("the URL has no host")
+    if parts.username is not None or parts.password is not None:
+        raise UnsafeURL("credentials in the URL are not allowed; use the apiKey field")
+    if any(ch in url for ch in "\r\n\t\x00 "):
+        raise UnsafeURL("the URL contains whitespace or control characters")
+    normalised = url.strip().rstrip("/")
+    if allow_private:
+        return normalised
+    host = parts.hostname.rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost") or host in _METADATA_HOSTS:
+        raise UnsafeURL("the URL points at a local or metadata host")
+    literal = _literal_address(host)
+    addresses = [literal] if literal is not None else (_resolve(host) if resolve else [])
+    if any(is_blocked_address(address) for address in addresses):
+        raise UnsafeURL("the URL points at a loopback, private, link-local or metadata address")
+    return normalised
