@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import unicodedata
 from urllib.parse import urlsplit
 
 __all__ = ["UnsafeURL", "check_url", "is_blocked_address"]
@@ -70,21 +71,33 @@ def _resolve(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     return found
 
 
+def _canonical_host(hostname: str) -> str:
+    """The host as HTTP clients will see it: IDNA folds fullwidth digits, "。" dots, soft hyphens."""
+    try:
+        hostname = hostname.encode("idna").decode("ascii")
+    except UnicodeError:
+        hostname = unicodedata.normalize("NFKC", hostname)
+    return hostname.rstrip(".").lower()
+
+
 def check_url(url: str, *, allow_private: bool, resolve: bool = True) -> str:
     """Return the URL (trailing slash trimmed) or raise UnsafeURL."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. "http://[::1" or a bracketed non-address
+        raise UnsafeURL("the URL is malformed") from None
     if parts.scheme not in ("http", "https"):
         raise UnsafeURL("only http and https URLs are allowed")
     if not parts.hostname:
         raise UnsafeURL("the URL has no host")
     if parts.username is not None or parts.password is not None:
         raise UnsafeURL("credentials in the URL are not allowed; use the apiKey field")
-    if any(ch in url for ch in "\r\n\t\x00 "):
+    if any(ch <= " " or ch == "\x7f" for ch in url):
         raise UnsafeURL("the URL contains whitespace or control characters")
     normalised = url.strip().rstrip("/")
     if allow_private:
         return normalised
-    host = parts.hostname.rstrip(".").lower()
+    host = _canonical_host(parts.hostname)
     if host == "localhost" or host.endswith(".localhost") or host in _METADATA_HOSTS:
         raise UnsafeURL("the URL points at a local or metadata host")
     literal = _literal_address(host)

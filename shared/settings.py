@@ -123,9 +123,13 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float, high: 
 
 def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ...]) -> str:
     raw = env.get(name) or default
-    parts = urlsplit(raw)
+    malformed = SettingsError(f"{name} must be a URL with scheme {' or '.join(schemes)}, got a malformed value")
+    try:
+        parts = urlsplit(raw)
+    except ValueError:  # e.g. an unclosed "[" in the host
+        raise malformed from None
     if parts.scheme not in schemes or not (parts.hostname or parts.path):
-        raise SettingsError(f"{name} must be a URL with scheme {' or '.join(schemes)}, got a malformed value")
+        raise malformed
     return raw
 
 

@@ -41,6 +41,8 @@ class SSEParser:
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Consume bytes; return every event completed by them."""
+        if not chunk:
+            return []  # keep a pending CR pending: its LF may still come
         if self._pending_cr and chunk.startswith(b"\n"):
             chunk = chunk[1:]  # the LF of a CRLF split across chunks
         self._pending_cr = chunk.endswith(b"\r")
@@ -107,10 +109,17 @@ class SSEParser:
         return events
 
 
-def data_frame(payload: bytes) -> bytes:
-    """An unnamed event (the only kind OpenAI clients accept)."""
+def _data_lines(payload: bytes) -> bytes:
+    """A payload with line breaks needs one `data:` field per line (the parser joins them back with LF)."""
+    if b"\n" in payload or b"\r" in payload:
+        payload = payload.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\ndata: ")
     return b"data: " + payload + b"\n\n"
 
 
+def data_frame(payload: bytes) -> bytes:
+    """An unnamed event (the only kind OpenAI clients accept)."""
+    return _data_lines(payload)
+
+
 def event_frame(name: str, payload: bytes) -> bytes:
-    return b"event: " + name.encode() + b"\ndata: " + payload + b"\n\n"
+    return b"event: " + name.encode() + b"\n" + _data_lines(payload)

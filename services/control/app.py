@@ -13,6 +13,7 @@ from litestar import Litestar, Router
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import Message, Scope
 from redis.asyncio import Redis
 
@@ -23,7 +24,7 @@ from services.control.changes import ConfigWriter
 from services.control.context import request_id_of
 from services.control.db.pool import create_pool
 from services.control.errors import EXCEPTION_HANDLERS
-from services.control.ops import healthz, metrics_endpoint, readyz
+from services.control.ops import healthz, metrics_endpoint, openapi_json, readyz
 from services.control.publish import SnapshotPublisher
 from services.control.resources.audit.controller import audit_log
 from services.control.resources.keys.controller import KeysController
@@ -96,15 +97,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[ProvidersController, KeysController, UsageController, audit_log],
     )
     return Litestar(
-        route_handlers=[login, logout, healthz, readyz, metrics_endpoint, protected],
+        route_handlers=[login, logout, healthz, readyz, metrics_endpoint, openapi_json, protected],
         lifespan=[_lifespan(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="OmniRoute management API",
             version="0.1.0",
-            path="/api",
-            render_plugins=[],
-            enabled_endpoints={"openapi.json", "openapi.yaml"},
+            path="/openapi",  # Litestar's own router; the contract path /api/openapi.json is ours
+            render_plugins=[JsonRenderPlugin()],
         ),
         before_send=[_request_id_header],
         request_max_body_size=settings.max_body_bytes,

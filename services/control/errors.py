@@ -6,6 +6,7 @@ Validation failures name the field; unknown ids are 404; nothing leaks a stack t
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import Request, Response
@@ -15,6 +16,8 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 __all__ = ["EXCEPTION_HANDLERS", "ApiError", "InvalidField", "NotFoundError"]
 
 log = logging.getLogger(__name__)
+
+_NAMED_FIELD = re.compile(r"field `([^`]+)`")
 
 
 class ApiError(Exception):
@@ -51,8 +54,13 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
     details = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
-            field = str(item.get("key") or item.get("source") or "body")
-            details.append({"field": field, "message": str(item.get("message", "invalid value"))})
+            message = str(item.get("message", "invalid value"))
+            named = _NAMED_FIELD.search(message)  # "Object missing required field `provider`"
+            key = item.get("key")
+            if key in (None, "", "data") and named:  # "data" is the body parameter itself: name the field
+                key = named.group(1)
+            field = str(key or item.get("source") or "body")
+            details.append({"field": field, "message": message})
     if details:
         message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
     else:
@@ -61,7 +69,14 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
 
 
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
-    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+    code = {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "too_large",
+    }
     return Response(
         _body(str(exc.detail), code.get(exc.status_code, "error")),
         status_code=exc.status_code,

@@ -8,9 +8,9 @@ from typing import Any
 from litestar import Request, Response, get
 
 from services.control.context import control_state
-from shared import metrics
+from shared import jsonx, metrics
 
-__all__ = ["healthz", "metrics_endpoint", "readyz"]
+__all__ = ["healthz", "metrics_endpoint", "openapi_json", "readyz"]
 
 
 @get("/healthz", include_in_schema=False)
@@ -39,3 +39,10 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
 @get("/metrics", include_in_schema=False)
 async def metrics_endpoint() -> Response[bytes]:
     return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
+
+
+@get("/api/openapi.json", include_in_schema=False)
+async def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The management API's OpenAPI 3.1 document."""
+    schema = request.app.openapi_schema.to_schema()
+    return Response(jsonx.dumps(schema), media_type="application/vnd.oai.openapi+json")

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response, post
 from litestar.datastructures import Cookie
+from litestar.params import JSONBody
 
 from services.control import audit
 from services.control.auth.password import check_password
@@ -30,7 +31,7 @@ def _is_https(request: Request[Any, Any, Any]) -> bool:
 
 
 @post("/api/auth/login", status_code=200, tags=["auth"])
-async def login(request: Request[Any, Any, Any], data: LoginBody) -> Response[LoginResult]:
+async def login(request: Request[Any, Any, Any], data: JSONBody[LoginBody]) -> Response[LoginResult]:
     """Check the admin password and set the `auth_token` session cookie."""
     state = control_state(request)
     ok = await check_password(state.pool, data.password)

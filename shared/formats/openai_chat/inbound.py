@@ -64,7 +64,9 @@ def parse_request(raw: bytes) -> ChatRequest:
     if not isinstance(model, str) or not model.strip():
         raise BadRequest("'model' is a required string property", param="model", code="missing_required_parameter")
     _check_messages(body.get("messages"))
-    stream = body.get("stream", False)
+    stream = body.get("stream")
+    if stream is None:
+        stream = False  # OpenAI documents `stream` as "boolean or null"
     if not isinstance(stream, bool):
         raise BadRequest("'stream' must be a boolean", param="stream")
     _number_in(body, "temperature", 0, 2)

@@ -67,15 +67,18 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     raw_ms = headers.get("retry-after-ms")
     if raw_ms:
         try:
-            return max(0.0, float(raw_ms) / 1000)
+            value = float(raw_ms) / 1000
         except ValueError:
-            pass
+            value = math.nan
+        if math.isfinite(value):  # "inf" or "1e999" would crash math.ceil in classify_error
+            return max(0.0, value)
     raw = headers.get("retry-after")
     if raw:
         try:
-            return max(0.0, float(raw))
+            value = float(raw)
         except ValueError:
             return None  # HTTP-date form: not worth trusting a skewed clock for
+        return max(0.0, value) if math.isfinite(value) else None
     return None
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import asyncpg
 import msgspec
 from litestar import Request, Response, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from services.control.context import control_state
 
@@ -54,13 +54,13 @@ def _entry(row: asyncpg.Record) -> AuditEntry:
 @get("/api/compliance/audit-log", tags=["compliance"])
 async def audit_log(
     request: Request[Any, Any, Any],
-    action: str | None = None,
-    actor: str | None = None,
-    target: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-    offset: Annotated[int, Parameter(ge=0, le=10_000)] = 0,
+    action: FromQuery[str | None] = None,
+    actor: FromQuery[str | None] = None,
+    target: FromQuery[str | None] = None,
+    since: FromQuery[datetime | None] = None,
+    until: FromQuery[datetime | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    offset: Annotated[int, QueryParameter(ge=0, le=10_000)] = 0,
 ) -> Response[list[AuditEntry]]:
     """Newest first; `action` matches exactly or as a prefix (`provider` matches `provider.created`)."""
     pool = control_state(request).pool

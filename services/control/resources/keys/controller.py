@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import asyncpg
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import UNSET, structs
 
 from services.control import audit
@@ -67,9 +67,9 @@ class KeysController(Controller):
     async def list_keys(
         self,
         request: Request[Any, Any, Any],
-        include_revoked: Annotated[bool, Parameter(query="includeRevoked")] = False,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        include_revoked: Annotated[bool, QueryParameter(name="includeRevoked")] = False,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> KeyList:
         """List keys; only a masked prefix of each key is ever shown again."""
         state = control_state(request)
@@ -77,7 +77,7 @@ class KeysController(Controller):
         return KeyList(keys=[_view(r) for r in rows], total=await queries.count(state.pool, include_revoked))
 
     @post("/", status_code=201)
-    async def create_key(self, request: Request[Any, Any, Any], data: KeyCreate) -> KeyCreated:
+    async def create_key(self, request: Request[Any, Any, Any], data: JSONBody[KeyCreate]) -> KeyCreated:
         """Create a key; the raw key is in this answer and nowhere else."""
         _check_expiry(data.expires_at)
         _check_globs(data.allowed_models)
@@ -95,14 +95,16 @@ class KeysController(Controller):
         return KeyCreated(**_view_fields(row), key=raw)
 
     @get("/{key_id:str}")
-    async def get_key(self, request: Request[Any, Any, Any], key_id: str) -> KeyView:
+    async def get_key(self, request: Request[Any, Any, Any], key_id: FromPath[str]) -> KeyView:
         row = await queries.fetch(control_state(request).pool, parse_uuid(key_id, "API key"))
         if row is None:
             raise NotFoundError("API key")
         return _view(row)
 
     @put("/{key_id:str}")
-    async def update_key(self, request: Request[Any, Any, Any], key_id: str, data: KeyUpdate) -> KeyView:
+    async def update_key(
+        self, request: Request[Any, Any, Any], key_id: FromPath[str], data: JSONBody[KeyUpdate]
+    ) -> KeyView:
         """Change the fields present in the body."""
         state = control_state(request)
         ident = parse_uuid(key_id, "API key")
@@ -133,7 +135,7 @@ class KeysController(Controller):
         return view
 
     @delete("/{key_id:str}", status_code=200)
-    async def revoke_key(self, request: Request[Any, Any, Any], key_id: str) -> Deleted:
+    async def revoke_key(self, request: Request[Any, Any, Any], key_id: FromPath[str]) -> Deleted:
         """Revoke: the key stops working on every edge within a second."""
         state = control_state(request)
         ident = parse_uuid(key_id, "API key")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import asyncpg
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from msgspec import UNSET, structs
 
 from services.control import audit
@@ -128,9 +128,9 @@ class ProvidersController(Controller):
     async def list_providers(
         self,
         request: Request[Any, Any, Any],
-        provider: str | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        provider: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> ProviderList:
         """List connections, secrets masked."""
         state = control_state(request)
@@ -138,7 +138,7 @@ class ProvidersController(Controller):
         return ProviderList(providers=[_view(r, state) for r in rows], total=await queries.count(state.pool, provider))
 
     @post("/", status_code=201)
-    async def create_provider(self, request: Request[Any, Any, Any], data: ProviderCreate) -> ProviderView:
+    async def create_provider(self, request: Request[Any, Any, Any], data: JSONBody[ProviderCreate]) -> ProviderView:
         """Create a connection; the API key is encrypted at rest and masked in the answer."""
         state = control_state(request)
         draft = validate_draft(ConnectionDraft(**structs.asdict(data)), state.settings.allow_private_upstreams)
@@ -155,7 +155,7 @@ class ProvidersController(Controller):
         return view
 
     @get("/{provider_id:str}")
-    async def get_provider(self, request: Request[Any, Any, Any], provider_id: str) -> ProviderView:
+    async def get_provider(self, request: Request[Any, Any, Any], provider_id: FromPath[str]) -> ProviderView:
         state = control_state(request)
         row = await queries.fetch(state.pool, parse_uuid(provider_id, "provider connection"))
         if row is None:
@@ -164,7 +164,7 @@ class ProvidersController(Controller):
 
     @put("/{provider_id:str}")
     async def update_provider(
-        self, request: Request[Any, Any, Any], provider_id: str, data: ProviderUpdate
+        self, request: Request[Any, Any, Any], provider_id: FromPath[str], data: JSONBody[ProviderUpdate]
     ) -> ProviderView:
         """Change the fields present in the body."""
         state = control_state(request)
@@ -194,7 +194,7 @@ class ProvidersController(Controller):
         return view
 
     @delete("/{provider_id:str}", status_code=200)
-    async def delete_provider(self, request: Request[Any, Any, Any], provider_id: str) -> Deleted:
+    async def delete_provider(self, request: Request[Any, Any, Any], provider_id: FromPath[str]) -> Deleted:
         state = control_state(request)
         ident = parse_uuid(provider_id, "provider connection")
         async with state.writer.transaction() as conn:

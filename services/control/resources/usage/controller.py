@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import asyncpg
 import msgspec
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from services.control.context import control_state
 from services.control.params import parse_uuid
@@ -88,14 +88,14 @@ class UsageController(Controller):
     async def usage_logs(
         self,
         request: Request[Any, Any, Any],
-        api_key_id: Annotated[str | None, Parameter(query="apiKeyId")] = None,
-        connection_id: Annotated[str | None, Parameter(query="connectionId")] = None,
-        provider: str | None = None,
-        model: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 50,
-        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+        api_key_id: Annotated[str | None, QueryParameter(name="apiKeyId")] = None,
+        connection_id: Annotated[str | None, QueryParameter(name="connectionId")] = None,
+        provider: FromQuery[str | None] = None,
+        model: FromQuery[str | None] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
     ) -> UsageLogPage:
         """Usage rows newest first; filter by key, connection, provider, model and time."""
         key = parse_uuid(api_key_id, "API key") if api_key_id else None
