@@ -70,7 +70,7 @@ class UsageSink:
             ok = await self.flush()
             metrics.USAGE_BUFFERED.set(len(self._buffer))
             if not ok:
-                await asyncio.sleep(min(5.0, 0.1 * 2 ** min(self._failures, 6)))
+                await asyncio.sleep(min(2.0, 0.1 * 2 ** min(self._failures, 5)))
 
     async def close(self, grace_seconds: float = 5.0) -> None:
         """Flush what is left, retrying for a short grace period while Redis is unreachable."""

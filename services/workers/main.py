@@ -1,10 +1,17 @@
-"""The worker process: arq jobs plus the usage stream consumer and the ops endpoints."""
+"""The worker process: the usage stream consumer, arq jobs, and the ops endpoints.
+
+The process owns its long-lived parts (Postgres pool, usage consumer, ops server); the arq
+worker runs inside it as one component that is rebuilt whenever Redis drops out (arq itself exits
+on a lost connection), so a Redis restart never takes the worker process down.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import signal
 import socket
 from typing import Any
 
@@ -12,66 +19,86 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from services.workers.db import create_pool
 from services.workers.jobs.usage_lag import report_usage_lag
 from services.workers.ops_server import start_ops_server
 from services.workers.usage_ingest import UsageIngestor
-from shared import jsonx
+from shared import jsonx, metrics
 from shared.logs import configure_logging
 from shared.settings import Settings, load_settings
 
-__all__ = ["build_worker", "run"]
+__all__ = ["build_arq_worker", "run", "serve"]
+
+log = logging.getLogger(__name__)
+
+_ARQ_RESTART_SECONDS = 1.0
 
 
-def _startup(settings: Settings) -> Any:
-    async def on_startup(ctx: dict[str, Any]) -> None:
-        pool = await create_pool(settings.database_url, min_size=1, max_size=4)
-        redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=3)
-        consumer = f"{socket.gethostname()}-{os.getpid()}"
-        ingestor = UsageIngestor(pool, redis, consumer, claim_idle_ms=settings.usage_claim_idle_ms)
-        ctx.update(
-            pool=pool,
-            usage_redis=redis,
-            usage_ingestor=ingestor,
-            usage_task=asyncio.create_task(ingestor.run()),
-            ops=await start_ops_server(settings.host, settings.worker_port, pool, redis),
-        )
-
-    return on_startup
-
-
-async def on_shutdown(ctx: dict[str, Any]) -> None:
-    task = ctx.get("usage_task")
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    if "ops" in ctx:
-        await ctx["ops"].cleanup()
-    if "usage_redis" in ctx:
-        await ctx["usage_redis"].aclose()
-    if "pool" in ctx:
-        await ctx["pool"].close()
-
-
-def build_worker(settings: Settings) -> Worker:
+def build_arq_worker(settings: Settings, ctx: dict[str, Any]) -> Worker:
+    redis_settings = RedisSettings.from_dsn(settings.redis_url)
+    redis_settings.conn_retries = 0  # our loop owns reconnection
     return Worker(
         functions=[],
         cron_jobs=[cron(report_usage_lag, second={0, 10, 20, 30, 40, 50}, run_at_startup=True, timeout=30)],
-        redis_settings=RedisSettings.from_dsn(settings.redis_url),
-        on_startup=_startup(settings),
-        on_shutdown=on_shutdown,
+        redis_settings=redis_settings,
+        ctx=ctx,
         job_serializer=jsonx.dumps,
         job_deserializer=jsonx.loads,
-        handle_signals=True,
+        handle_signals=False,
         max_tries=5,
         job_timeout=300,
         keep_result=3600,
     )
 
 
+async def _run_arq_forever(settings: Settings, ctx: dict[str, Any]) -> None:
+    while True:
+        worker = build_arq_worker(settings, ctx)
+        try:
+            await worker.main()
+        except (RedisError, OSError) as exc:
+            metrics.JOB_RUNS.labels(job="arq", result="redis_lost").inc()
+            log.warning("arq lost Redis; restarting it", extra={"error": type(exc).__name__})
+        finally:
+            with contextlib.suppress(RedisError, OSError, asyncio.CancelledError):
+                await worker.close()
+        await asyncio.sleep(_ARQ_RESTART_SECONDS)
+
+
+async def serve(settings: Settings) -> None:
+    pool = await create_pool(settings.database_url, min_size=1, max_size=4)
+    redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=3)
+    consumer = f"{socket.gethostname()}-{os.getpid()}"
+    ingestor = UsageIngestor(pool, redis, consumer, claim_idle_ms=settings.usage_claim_idle_ms)
+    ops = await start_ops_server(settings.host, settings.worker_port, pool, redis)
+    ctx: dict[str, Any] = {"pool": pool, "usage_ingestor": ingestor}
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(ingestor.run()), asyncio.create_task(_run_arq_forever(settings, ctx))]
+    log.info("worker started", extra={"consumer": consumer})
+    try:
+        await stop.wait()
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await ops.cleanup()
+        await redis.aclose()
+        await pool.close()
+
+
 def run(settings: Settings | None = None) -> None:
     settings = settings or load_settings()
     configure_logging("worker", settings.log_level)
-    build_worker(settings).run()
+    try:
+        import uvloop
+
+        uvloop.run(serve(settings))
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        asyncio.run(serve(settings))

@@ -118,7 +118,7 @@ class UsageIngestor:
             except (RedisError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 failures += 1
                 log.warning("usage ingest round failed; retrying", extra={"error": type(exc).__name__})
-                await asyncio.sleep(min(10.0, 0.2 * 2 ** min(failures, 6)))
+                await asyncio.sleep(min(2.0, 0.1 * 2 ** min(failures, 5)))
 
     async def _ensure_group(self) -> None:
         while True:
