@@ -19,6 +19,7 @@ __all__ = ["EdgeSpec", "LocalStack", "StackLayout"]
 class EdgeSpec:
     port: int
     workers: int = 1
+    cpus: frozenset[int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class StackLayout:
     fake_upstream_workers: int = 1
     with_worker: bool = True
     env: Mapping[str, str] = field(default_factory=dict)
+    support_cpus: frozenset[int] | None = None  # where the fake upstream, control and worker run
 
 
 class LocalStack:
@@ -68,15 +70,16 @@ class LocalStack:
         env = self._env()
         layout = self.layout
         fake_args = ("fake-upstream", "--workers", str(layout.fake_upstream_workers))
-        self.supervisor.start(ChildSpec("fake-upstream", fake_args, env))
-        self.supervisor.start(ChildSpec("control", ("control",), env))
+        support = layout.support_cpus
+        self.supervisor.start(ChildSpec("fake-upstream", fake_args, env, support))
+        self.supervisor.start(ChildSpec("control", ("control",), env, support))
         for index, edge in enumerate(layout.edges):
             args = ("edge", "--port", str(edge.port), "--workers", str(edge.workers))
-            self.supervisor.start(ChildSpec(f"edge-{index}", args, env))
+            self.supervisor.start(ChildSpec(f"edge-{index}", args, env, edge.cpus))
         urls = [f"{self.control_url}/readyz", *(f"{url}/readyz" for url in self.edge_urls)]
         urls.append(f"{self.fake_upstream_url}/healthz")
         if layout.with_worker:
-            self.supervisor.start(ChildSpec("worker", ("worker",), env))
+            self.supervisor.start(ChildSpec("worker", ("worker",), env, support))
             urls.append(f"{self.worker_url}/readyz")
         problem = self.supervisor.wait_ready(urls, timeout=ready_timeout)
         if problem:

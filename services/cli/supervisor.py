@@ -7,11 +7,12 @@ SIGTERM then SIGKILL after a grace period.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,17 @@ class ChildSpec:
     name: str
     args: tuple[str, ...]
     env: Mapping[str, str]
+    cpus: frozenset[int] | None = None  # pin the child (and the processes it forks) to these CPUs
+
+
+def _pin(cpus: frozenset[int] | None) -> Callable[[], None] | None:
+    if cpus is None:
+        return None
+
+    def pin() -> None:
+        os.sched_setaffinity(0, cpus)
+
+    return pin
 
 
 class Supervisor:
@@ -43,6 +55,7 @@ class Supervisor:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # signals to the supervisor's terminal do not hit children twice
+            preexec_fn=_pin(spec.cpus),  # safe: the supervisor starts no threads
         )
         log.close()
         self.children[spec.name] = child
