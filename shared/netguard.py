@@ -22,6 +22,7 @@ _METADATA_ADDRESSES = {
     ipaddress.ip_address("fd00:ec2::254"),
 }
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_IETF_ASSIGNMENTS = ipaddress.ip_network("192.0.0.0/24")
 
 
 class UnsafeURL(ValueError):
@@ -41,7 +42,8 @@ def is_blocked_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -
         or address.is_multicast
         or address.is_unspecified
         or address.is_reserved
-        or (isinstance(address, ipaddress.IPv4Address) and address in _CGNAT)
+        or (isinstance(address, ipaddress.IPv4Address) and (address in _CGNAT or address in _IETF_ASSIGNMENTS))
+        or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local)
     )
 
 

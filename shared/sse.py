@@ -24,7 +24,17 @@ class SSEEvent(NamedTuple):
 
 
 class SSEParser:
-    __slots__ = ("_buffer", "_data", "_event", "_has_data", "_id", "_max_event_bytes", "_pending_cr", "_retry")
+    __slots__ = (
+        "_buffer",
+        "_data",
+        "_data_bytes",
+        "_event",
+        "_has_data",
+        "_id",
+        "_max_event_bytes",
+        "_pending_cr",
+        "_retry",
+    )
 
     def __init__(self, max_event_bytes: int = 8 * 1024 * 1024) -> None:
         self._buffer = bytearray()
@@ -35,6 +45,7 @@ class SSEParser:
     def _reset(self) -> None:
         self._event: str | None = None
         self._data: list[bytes] = []
+        self._data_bytes = 0
         self._has_data = False
         self._id: str | None = None
         self._retry: int | None = None
@@ -64,7 +75,7 @@ class SSEParser:
             start = end + 1
         if start:
             del buffer[:start]
-        if len(buffer) + sum(len(d) for d in self._data) > self._max_event_bytes:
+        if len(buffer) + self._data_bytes > self._max_event_bytes:
             raise SSETooLarge("server-sent event exceeds the size cap")
         return events
 
@@ -78,6 +89,9 @@ class SSEParser:
             value = value[1:]
         if name == b"data":
             self._data.append(value)
+            self._data_bytes += len(value)
+            if self._data_bytes > self._max_event_bytes:
+                raise SSETooLarge("server-sent event exceeds the size cap")
             self._has_data = True
         elif name == b"event":
             self._event = value.decode("utf-8", "replace")

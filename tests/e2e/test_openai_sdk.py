@@ -86,12 +86,16 @@ def test_only_data_frames_reach_openai_clients(e2e: E2EStack) -> None:
 def test_a_stream_cut_mid_way_ends_with_an_in_band_error(e2e: E2EStack) -> None:
     sdk = client(e2e, 0)
     received: list[str] = []
-    with pytest.raises(openai.APIError) as raised:
+
+    def consume() -> None:
         for chunk in sdk.chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": "[[fake words=8 cut_after=4]]"}], stream=True
         ):
             if chunk.choices and chunk.choices[0].delta.content:
                 received.append(chunk.choices[0].delta.content)
+
+    with pytest.raises(openai.APIError) as raised:
+        consume()
     assert received  # bytes had reached the client: no fallback, an in-band error
     assert "ended before completion" in str(raised.value) or "broke" in str(raised.value)
 

@@ -63,7 +63,7 @@ def usage_from_body(raw: bytes) -> Usage:
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait, from `retry-after-ms`, `Retry-After` (seconds) or `x-ratelimit-reset-requests`."""
+    """Seconds to wait, from `retry-after-ms` or `Retry-After` (seconds); None when neither is usable."""
     raw_ms = headers.get("retry-after-ms")
     if raw_ms:
         try:

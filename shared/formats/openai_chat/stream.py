@@ -21,6 +21,7 @@ __all__ = ["DONE_FRAME", "OpenAIStreamRelay", "error_frame"]
 
 DONE_FRAME = b"data: [DONE]\n\n"
 _USAGE_OBJECT = re.compile(rb'"usage"\s*:\s*\{')
+_ERROR_OBJECT = re.compile(rb'^\s*\{\s*"error"\s*:')
 
 
 def error_frame(error: GatewayError) -> bytes:
@@ -64,7 +65,7 @@ class OpenAIStreamRelay:
         if data == b"[DONE]":
             self.done = True
             return DONE_FRAME
-        if event.event == "error" or data.startswith(b'{"error"'):
+        if event.event == "error" or _ERROR_OBJECT.match(data):
             self.error = _upstream_stream_error(data)
             return error_frame(self.error)
         self.chunks += 1
