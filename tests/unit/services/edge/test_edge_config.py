@@ -1,0 +1,70 @@
+"""EdgeConfig: indexing a snapshot and resolving client model strings."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.edge.config import EdgeConfig
+from shared.config.snapshot import ConnectionConfig, Snapshot
+
+
+def connection(ident: str, provider: str, priority: int = 1, **extra: object) -> ConnectionConfig:
+    return ConnectionConfig(id=ident, provider=provider, name=ident, priority=priority, api_key="sk-x", **extra)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def config() -> EdgeConfig:
+    return EdgeConfig(
+        Snapshot(
+            version=3,
+            published_at=0,
+            connections=(
+                connection("o2", "openai", priority=2),
+                connection("o1", "openai", priority=1),
+                connection("neb", "nebius", models=("Qwen/Qwen3-Embedding-8B",)),
+                connection("off", "groq", is_active=False),
+                connection("local", "openai-compatible", base_url="http://127.0.0.1:9/v1", models=("my-model",)),
+                connection("broken", "openai-compatible"),  # no base URL: cannot be called
+                connection("mystery", "no-such-provider", base_url="http://x/v1"),
+            ),
+            aliases={"fast": "openai/gpt-4o-mini", "loop-a": "loop-b", "loop-b": "loop-a"},
+        )
+    )
+
+
+def test_provider_prefix_orders_connections_by_priority(config: EdgeConfig) -> None:
+    targets = config.resolve("openai/gpt-4o")
+    assert [t.upstream.connection.id for t in targets] == ["o1", "o2"]
+    assert {t.model for t in targets} == {"gpt-4o"}
+    assert targets[0].upstream.chat_url == "https://api.openai.com/v1/chat/completions"
+    assert ("authorization", "Bearer sk-x") in targets[0].upstream.headers
+
+
+def test_short_aliases_and_slashes_in_model_ids(config: EdgeConfig) -> None:
+    assert [t.upstream.connection.id for t in config.resolve("oai/gpt-4o")] == ["o1", "o2"]
+    [target] = config.resolve("nebius/Qwen/Qwen3-Embedding-8B")
+    assert target.model == "Qwen/Qwen3-Embedding-8B"
+
+
+def test_bare_models_and_user_aliases(config: EdgeConfig) -> None:
+    assert [t.upstream.connection.id for t in config.resolve("gpt-4o-mini")] == ["o1", "o2"]
+    assert [t.upstream.connection.id for t in config.resolve("fast")] == ["o1", "o2"]
+    [local] = config.resolve("my-model")
+    assert local.upstream.chat_url == "http://127.0.0.1:9/v1/chat/completions"
+    assert config.resolve("Qwen/Qwen3-Embedding-8B")[0].upstream.connection.id == "neb"
+
+
+def test_unknown_inactive_and_unusable_resolve_to_nothing(config: EdgeConfig) -> None:
+    assert config.resolve("no-such-model") == ()
+    assert config.resolve("groq/llama-3.3-70b-versatile") == ()  # inactive
+    assert config.resolve("loop-a") == ()  # alias cycles stop
+    assert config.resolve("openai/") == ()
+
+
+def test_model_listing(config: EdgeConfig) -> None:
+    ids = dict(config.model_ids())
+    assert ids["openai/gpt-4o-mini"] == "openai"
+    assert ids["nebius/Qwen/Qwen3-Embedding-8B"] == "nebius"
+    assert ids["openai-compatible/my-model"] == "openai-compatible"
+    assert not any(i.startswith("groq/") for i in ids)
+    assert EdgeConfig.empty().model_ids() == []
