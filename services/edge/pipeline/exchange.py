@@ -90,7 +90,9 @@ class Exchange:
                     error_code=error_code,
                 )
             )
-        self._observe(provider, model or "none", status, elapsed)
+        # Metric labels stay bounded: a model the catalog does not list is counted as "other".
+        label = "none" if target is None else model if model in target.upstream.models else "other"
+        self._observe(provider, label, status, elapsed)
 
     def _observe(self, provider: str, model: str, status: int, elapsed: float) -> None:
         metrics.REQUESTS.labels(self.endpoint, self.dialect, provider, model, str(status)).inc()
