@@ -81,11 +81,12 @@ def _lifespan(settings: Settings) -> Any:
     return lifespan
 
 
-async def _request_id_header(message: Message, scope: Scope) -> None:
-    """Every answer carries X-OmniRoute-Request-Id (the one the audit log records)."""
+async def _on_response_start(message: Message, scope: Scope) -> None:
+    """Every answer carries X-OmniRoute-Request-Id (the one the audit log records) and is counted."""
     if message["type"] == "http.response.start":
         request_id = request_id_of(ASGIConnection(scope))
         MutableScopeHeaders.from_message(message)["X-OmniRoute-Request-Id"] = request_id
+        metrics.ADMIN_REQUESTS.labels(scope.get("method", "GET"), str(message["status"])).inc()
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -106,7 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/openapi",  # Litestar's own router; the contract path /api/openapi.json is ours
             render_plugins=[JsonRenderPlugin()],
         ),
-        before_send=[_request_id_header],
+        before_send=[_on_response_start],
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,  # our JSON logging, not Litestar's default handlers
         debug=False,

@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from services.workers.db import create_pool
+from services.workers.jobs.measured import measured
 from services.workers.jobs.usage_lag import report_usage_lag
 from services.workers.ops_server import start_ops_server
 from services.workers.usage_ingest import UsageIngestor
@@ -41,7 +42,7 @@ def build_arq_worker(settings: Settings, ctx: dict[str, Any]) -> Worker:
     redis_settings.conn_retries = 0  # our loop owns reconnection
     return Worker(
         functions=[],
-        cron_jobs=[cron(report_usage_lag, second={0, 10, 20, 30, 40, 50}, run_at_startup=True, timeout=30)],
+        cron_jobs=[cron(measured(report_usage_lag), second={0, 10, 20, 30, 40, 50}, run_at_startup=True, timeout=30)],
         redis_settings=redis_settings,
         ctx=ctx,
         job_serializer=jsonx.dumps,
