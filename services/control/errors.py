@@ -9,6 +9,7 @@ import logging
 import re
 from typing import Any
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -84,6 +85,15 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, A
     )
 
 
+def _data_error(_: Request[Any, Any, Any], exc: asyncpg.DataError) -> Response[dict[str, Any]]:
+    # Postgres refused a value the validators let through (a NUL character, a number out of range):
+    # the caller's input, so 400; the transaction has rolled back, nothing is half-written.
+    return Response(
+        _body("a value in the request cannot be stored or searched (e.g. a NUL character)", "invalid_value"),
+        status_code=400,
+    )
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error", extra={"path": request.url.path})
     return Response(_body("internal error", "internal_error"), status_code=HTTP_500_INTERNAL_SERVER_ERROR)
@@ -93,5 +103,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ApiError: _api_error,
     ValidationException: _validation,
     HTTPException: _http,
+    asyncpg.DataError: _data_error,
     Exception: _unexpected,
 }

@@ -13,6 +13,7 @@ import logging
 from datetime import UTC, datetime
 
 import asyncpg
+import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -86,17 +87,33 @@ class UsageIngestor:
             pipe.xadd(keys.USAGE_DEAD_LETTERS, {"entry": entry.entry_id, "raw": entry.raw or b""}, maxlen=10_000)
         await pipe.execute()
         metrics.USAGE_POISON.inc(len(poison))
-        log.error("undecodable usage entries moved to the dead-letter stream", extra={"count": len(poison)})
+        log.error("unusable usage entries moved to the dead-letter stream", extra={"count": len(poison)})
+
+    async def _insert_one_by_one(self, entries: list[StreamEntry]) -> tuple[int, list[StreamEntry]]:
+        """After a batch was refused: store what Postgres accepts, set the rest aside."""
+        inserted, refused = 0, []
+        for entry in entries:
+            assert entry.event is not None
+            try:
+                inserted += await insert_events(self._pool, [entry.event])
+            except asyncpg.DataError:
+                refused.append(StreamEntry(entry.entry_id, None, msgspec.json.encode(entry.event)))
+        return inserted, refused
 
     async def _store(self, entries: list[StreamEntry]) -> int:
-        events = [entry.event for entry in entries if entry.event is not None]
+        events = [entry for entry in entries if entry.event is not None]
         poison = [entry for entry in entries if entry.event is None]
-        inserted = await insert_events(self._pool, events) if events else 0
-        if poison:
-            await self._dead_letter(poison)
+        try:
+            inserted = await insert_events(self._pool, [e.event for e in events if e.event]) if events else 0
+            refused: list[StreamEntry] = []
+        except asyncpg.DataError:
+            # One bad value must not block the group: find it, keep the rest.
+            inserted, refused = await self._insert_one_by_one(events)
+        if poison or refused:
+            await self._dead_letter(poison + refused)
         await self._stream.acknowledge([entry.entry_id for entry in entries])
         metrics.USAGE_INGESTED.inc(inserted)
-        metrics.USAGE_DUPLICATES.inc(len(events) - inserted)
+        metrics.USAGE_DUPLICATES.inc(len(events) - len(refused) - inserted)
         return len(entries)
 
     async def run_once(self, block_ms: int = 1000) -> int:

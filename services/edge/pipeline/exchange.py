@@ -20,6 +20,15 @@ __all__ = ["CLIENT_CLOSED", "Exchange"]
 CLIENT_CLOSED = 499  # nginx's convention for "the client went away"
 
 
+def _printable(text: str | None, limit: int = 256) -> str | None:
+    """Client text headed for Postgres: no control characters (NUL breaks inserts), bounded length."""
+    if text is None:
+        return None
+    if text.isprintable():
+        return text[:limit]
+    return "".join(ch if ch.isprintable() else "?" for ch in text[:limit])
+
+
 class Exchange:
     __slots__ = (
         "_finished",
@@ -79,7 +88,7 @@ class Exchange:
                     provider=target.upstream.spec.id if target else None,
                     connection_id=target.upstream.connection.id if target else None,
                     model=model,
-                    requested_model=self.requested_model,
+                    requested_model=_printable(self.requested_model),
                     stream=self.stream,
                     tokens_in=usage.input_tokens,
                     tokens_out=usage.output_tokens,

@@ -84,3 +84,20 @@ async def test_bodies_over_the_limit_are_refused(admin: AsyncTestClient, setting
     )
     assert response.status_code == 413
     assert "error" in response.json()
+
+
+async def test_values_postgres_cannot_hold_are_400_not_500(admin: AsyncTestClient) -> None:
+    for path in (
+        "/api/usage/logs?model=%00",
+        "/api/compliance/audit-log?action=%00x",
+        "/api/providers?provider=%00",
+        "/api/providers?offset=100000000000000000000000",
+        "/api/keys?offset=-1",
+    ):
+        response = await admin.get(path)
+        assert response.status_code == 400, path
+        assert "error" in response.json()
+    body = {"provider": "openai", "name": "n", "apiKey": "k", "providerSpecificData": {"a": "\u0000"}}
+    response = await admin.post("/api/providers", json=body)
+    assert response.status_code == 400
+    assert response.json()["error"]["details"][0]["field"] == "providerSpecificData"

@@ -158,7 +158,7 @@ async def test_one_usage_event_per_authenticated_request(
     edge: AsyncTestClient, auth: dict[str, str], redis: Redis
 ) -> None:
     ok = await edge.post(CHAT, json=body(), headers=auth)
-    bad = await edge.post(CHAT, json={**body(), "model": "nope"}, headers=auth)
+    bad = await edge.post(CHAT, json={**body(), "model": "no\u0000pe" + "x" * 1000}, headers=auth)
     await edge.post(CHAT, json=body())  # unauthenticated: metrics only
     entries: list[tuple[bytes, dict[bytes, bytes]]] = []
     for _ in range(50):
@@ -170,7 +170,9 @@ async def test_one_usage_event_per_authenticated_request(
     assert set(events) == {ok.headers["x-omniroute-request-id"], bad.headers["x-omniroute-request-id"]}
     good = events[ok.headers["x-omniroute-request-id"]]
     assert good["status"] == 200 and good["provider"] == "openai" and good["tokens_in"] == 4
-    assert events[bad.headers["x-omniroute-request-id"]]["status"] == 404
+    refused = events[bad.headers["x-omniroute-request-id"]]
+    assert refused["status"] == 404
+    assert refused["requested_model"] == "no?pe" + "x" * 251  # printable and bounded before it reaches Postgres
 
 
 async def test_readiness_and_metrics(edge: AsyncTestClient) -> None:

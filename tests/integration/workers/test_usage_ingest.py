@@ -94,3 +94,22 @@ async def test_a_lost_group_is_recreated(pool: asyncpg.Pool, redis: Redis, clean
     await UsageStream(redis).append(events(3, "after-restart"))
     await drain(ingestor)
     assert await row_count(pool, "after-restart") == 3
+
+
+async def test_a_value_postgres_refuses_does_not_block_the_group(
+    pool: asyncpg.Pool, redis: Redis, clean_db: None
+) -> None:
+    stream = UsageStream(redis)
+    await stream.ensure_group()
+    good = events(4, "fine")
+    bad = UsageEvent(
+        request_id="bad-nul", ts=time.time(), endpoint="chat.completions", status=404, requested_model="evil\x00model"
+    )
+    await stream.append([good[0], good[1], bad, good[2], good[3]])
+    ingestor = UsageIngestor(pool, redis, "worker-e")
+    await drain(ingestor)
+    assert await row_count(pool, "fine") == 4
+    dead = await redis.xrange(keys.USAGE_DEAD_LETTERS)
+    assert len(dead) == 1
+    assert b"bad-nul" in dead[0][1][b"raw"]
+    assert await redis.xlen(keys.USAGE_STREAM) == 0

@@ -69,7 +69,7 @@ class KeysController(Controller):
         request: Request[Any, Any, Any],
         include_revoked: Annotated[bool, QueryParameter(name="includeRevoked")] = False,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
     ) -> KeyList:
         """List keys; only a masked prefix of each key is ever shown again."""
         state = control_state(request)

@@ -130,7 +130,7 @@ class ProvidersController(Controller):
         request: Request[Any, Any, Any],
         provider: FromQuery[str | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
     ) -> ProviderList:
         """List connections, secrets masked."""
         state = control_state(request)

@@ -41,6 +41,20 @@ def _printable(field_name: str, value: str) -> None:
         raise InvalidField(field_name, "must not contain control characters")
 
 
+def _no_nul(field_name: str, value: Any) -> None:
+    """Postgres text and jsonb cannot hold NUL; say so by field instead of failing on insert."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidField(field_name, "must not contain NUL characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(field_name, key)
+            _no_nul(field_name, item)
+    elif isinstance(value, list):
+        for item in value:
+            _no_nul(field_name, item)
+
+
 def _spec(provider: str) -> ProviderSpec:
     spec = find_provider(provider)
     if spec is None:
@@ -82,6 +96,7 @@ def validate_draft(draft: ConnectionDraft, allow_private: bool) -> ConnectionDra
         _printable(f"models[{index}]", model)
     if draft.default_model is not None:
         _printable("defaultModel", draft.default_model)
+    _no_nul("providerSpecificData", draft.provider_specific_data)
     if len(jsonx.dumps(draft.provider_specific_data)) > _MAX_EXTRA_BYTES:
         raise InvalidField("providerSpecificData", "is larger than 64 KiB")
     return draft
