@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,12 +18,14 @@ from services.edge.pipeline.exchange import CLIENT_CLOSED, Exchange
 from services.edge.state import EdgeState, edge_state
 from services.edge.upstream import iter_chunks, open_attempt, read_body
 from shared import metrics
-from shared.canonical.errors import GatewayError, NotFound
+from shared.canonical.errors import GatewayError, InternalError, NotFound
 from shared.formats.openai_chat.inbound import ChatRequest, parse_request
 from shared.formats.openai_chat.outbound import build_request, usage_from_body
 from shared.formats.openai_chat.stream import OpenAIStreamRelay, error_frame
 
 __all__ = ["chat_completions"]
+
+log = logging.getLogger(__name__)
 
 _SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
@@ -55,9 +59,14 @@ async def _relay(
     except GatewayError as exc:
         status, error_code = exc.status, exc.code
         yield error_frame(exc)
-    except BaseException:
-        status, error_code = CLIENT_CLOSED, "client_closed"  # cancelled: the client went away
+    except (asyncio.CancelledError, GeneratorExit):
+        status, error_code = CLIENT_CLOSED, "client_closed"  # the client went away
         raise
+    except Exception:
+        log.exception("stream relay failed", extra={"request_id": exchange.request_id})
+        failure = InternalError("The gateway failed while relaying the stream.")
+        status, error_code = failure.status, failure.code
+        yield error_frame(failure)
     finally:
         upstream.close()
         metrics.ACTIVE_STREAMS.dec()

@@ -15,7 +15,7 @@ from shared.canonical.usage import Usage
 from shared.formats.openai_chat.inbound import error_body
 from shared.formats.openai_chat.outbound import parse_usage
 from shared.logs import redact
-from shared.sse import SSEEvent, SSEParser, data_frame
+from shared.sse import SSEEvent, SSEParser, SSETooLarge, data_frame
 
 __all__ = ["DONE_FRAME", "OpenAIStreamRelay", "error_frame"]
 
@@ -42,11 +42,23 @@ class OpenAIStreamRelay:
         self.chunks = 0
 
     def feed(self, chunk: bytes) -> bytes:
-        return self._relay(self._parser.feed(chunk))
+        if self.done or self.error is not None:
+            return b""
+        try:
+            events = self._parser.feed(chunk)
+        except SSETooLarge:
+            self.error = UpstreamError("The upstream sent an oversized stream event.", code="upstream_stream_error")
+            return error_frame(self.error)
+        return self._relay(events)
 
     def finish(self) -> bytes:
         """Upstream closed: flush, and end with an error frame if `[DONE]` never came."""
-        out = self._relay(self._parser.close())
+        if self.done or self.error is not None:
+            return b""
+        try:
+            out = self._relay(self._parser.close())
+        except SSETooLarge:
+            out = b""
         if not self.done and self.error is None:
             self.error = UpstreamError("The upstream stream ended before completion.", code="stream_interrupted")
             out += error_frame(self.error)

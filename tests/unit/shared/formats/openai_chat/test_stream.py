@@ -361,3 +361,14 @@ def test_an_error_object_with_spaces_is_still_an_error() -> None:
     out = relay.feed(b'data: { "error" : {"message": "overloaded"}}\n\n')
     assert relay.error is not None
     assert b"overloaded" in out
+
+
+def test_an_oversized_upstream_event_ends_the_stream_with_an_error() -> None:
+    relay = OpenAIStreamRelay(wants_usage=False)
+    relay._parser = SSEParser(max_event_bytes=32)  # a small cap stands in for the 8 MiB default
+    out = relay.feed(b"data: " + b"x" * 64 + b"\n\n")
+    assert relay.error is not None
+    assert relay.error.code == "upstream_stream_error"
+    assert out.startswith(b'data: {"error"')
+    assert relay.feed(b"data: [DONE]\n\n") == b""
+    assert relay.finish() == b""
