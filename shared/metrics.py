@@ -59,7 +59,6 @@ GATEWAY_OVERHEAD = Histogram(
     buckets=_OVERHEAD_BUCKETS,
 )
 TOKENS = Counter("omniroute_tokens_total", "Tokens reported by upstreams.", ["direction", "provider", "model"])
-COST_MICROS = Counter("omniroute_cost_microdollars_total", "Cost of answered requests.", ["provider"])
 ACTIVE_STREAMS = Gauge("omniroute_active_streams", "Streams being relayed right now.", multiprocess_mode="livesum")
 REDIS_ERRORS = Counter("omniroute_redis_errors_total", "Redis operations that failed.", ["operation"])
 USAGE_DROPPED = Counter(

@@ -64,10 +64,6 @@ class Settings:
     session_ttl_seconds: int = 7 * 24 * 3600
     log_level: str = "INFO"
 
-    @property
-    def is_production(self) -> bool:
-        return self.environment == "production"
-
     def require(self, *names: str) -> None:
         """Refuse to start when a secret this process needs is unset."""
         values = {

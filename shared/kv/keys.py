@@ -5,12 +5,9 @@ from __future__ import annotations
 __all__ = [
     "CONFIG_ANNOUNCE_CHANNEL",
     "CONFIG_CURRENT",
-    "EDGE_HEARTBEAT_PREFIX",
-    "EDGE_HEARTBEAT_TTL_SECONDS",
     "USAGE_DEAD_LETTERS",
     "USAGE_GROUP",
     "USAGE_STREAM",
-    "edge_heartbeat",
 ]
 
 PREFIX = "omni:"
@@ -23,13 +20,5 @@ CONFIG_ANNOUNCE_CHANNEL = PREFIX + "config:announce"
 # Stream of usage events (one per request) and the worker consumer group reading it.
 USAGE_STREAM = PREFIX + "usage:events"
 USAGE_GROUP = "usage-ingest"
-# Entries that could not be decoded, kept (capped) for inspection instead of blocking the group.
+# Entries that could not be decoded or stored, kept (capped) for inspection instead of blocking the group.
 USAGE_DEAD_LETTERS = PREFIX + "usage:dead"
-
-# Per-edge-process liveness marks, for the control plane's view of the fleet.
-EDGE_HEARTBEAT_PREFIX = PREFIX + "edge:seen:"
-EDGE_HEARTBEAT_TTL_SECONDS = 30
-
-
-def edge_heartbeat(instance_id: str) -> str:
-    return EDGE_HEARTBEAT_PREFIX + instance_id

