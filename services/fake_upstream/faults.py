@@ -33,6 +33,7 @@ class Fault:
     noise: bool = False  # add comment, id: and retry: lines, as some OpenAI-compatible vendors do
     words: int | None = None  # length of the deterministic answer, in words
     upstream_error_after: int | None = None  # send an in-band error event after this many events
+    tool_calls: int | None = None  # how many (parallel) tool calls to make when tools are offered
 
     @property
     def is_empty(self) -> bool:
@@ -47,6 +48,7 @@ _INT_FIELDS = {
     "cut_after",
     "words",
     "upstream_error_after",
+    "tool_calls",
 }
 
 

@@ -1,121 +1,172 @@
-"""OpenAI Chat Completions, provider side: build the upstream body, read usage, classify errors."""
+"""OpenAI Chat Completions, provider side: build the upstream request, read the answer, classify errors."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from shared import jsonx
-from shared.canonical.errors import (
-    BadRequest,
-    GatewayError,
-    NotFound,
-    PayloadTooLarge,
-    RateLimited,
-    Unprocessable,
-    UpstreamError,
-    UpstreamTimeout,
-)
-from shared.canonical.usage import Usage
-from shared.logs import redact
+from shared.canonical.chat import ChatRequest, Image, Message, Text, Thinking, ToolCall, ToolResult
+from shared.canonical.errors import GatewayError, UpstreamError
+from shared.canonical.result import ChatResult, OutputPart
+from shared.formats.base import BuildOptions, UpstreamCall
+from shared.formats.common import image_url
+from shared.formats.openai_chat.options import options_body
+from shared.formats.openai_chat.usage import STOP_REASONS, parse_usage
+from shared.formats.upstream_errors import classify, clean_message
 
-__all__ = ["build_request", "classify_error", "parse_usage", "retry_after_seconds", "usage_from_body"]
+__all__ = ["build_request", "classify_error", "parse_result", "passthrough_request"]
+
+_PATH = "/chat/completions"
 
 
-def build_request(body: dict[str, Any], upstream_model: str, stream: bool) -> bytes:
-    """The client's body, forwarded as is apart from the model id and, when streaming, a usage request."""
+def _content(parts: tuple[Any, ...]) -> str | list[dict[str, Any]]:
+    if all(isinstance(p, Text) for p in parts):
+        return "".join(p.text for p in parts if isinstance(p, Text))
+    out: list[dict[str, Any]] = []
+    for part in parts:
+        if isinstance(part, Text):
+            out.append({"type": "text", "text": part.text})
+        elif isinstance(part, Image):
+            image: dict[str, Any] = {"url": image_url(part)}
+            if part.detail:
+                image["detail"] = part.detail
+            out.append({"type": "image_url", "image_url": image})
+    return out
+
+
+def _assistant(message: Message, echo_reasoning: bool) -> dict[str, Any]:
+    texts = [p for p in message.content if isinstance(p, Text)]
+    calls = [p for p in message.content if isinstance(p, ToolCall)]
+    out: dict[str, Any] = {"role": "assistant", "content": "".join(t.text for t in texts) if texts else None}
+    thinking = "".join(p.text for p in message.content if isinstance(p, Thinking))
+    if echo_reasoning and thinking:
+        out["reasoning_content"] = thinking
+    if calls:
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in calls
+        ]
+    if message.name:
+        out["name"] = message.name
+    return out
+
+
+def _tool_messages(message: Message) -> list[dict[str, Any]]:
+    """One OpenAI `tool` message per result; images a tool returned follow as a user message."""
+    out: list[dict[str, Any]] = []
+    images: list[Image] = []
+    for part in message.content:
+        if isinstance(part, ToolResult):
+            text = "".join(p.text for p in part.content if isinstance(p, Text))
+            images.extend(p for p in part.content if isinstance(p, Image))
+            out.append({"role": "tool", "tool_call_id": part.tool_call_id, "content": text})
+    if images:
+        out.append({"role": "user", "content": _content(tuple(images))})
+    return out
+
+
+def _messages(request: ChatRequest, echo_reasoning: bool) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for message in request.messages:
+        if message.role == "assistant":
+            out.append(_assistant(message, echo_reasoning))
+        elif message.role == "tool":
+            out.extend(_tool_messages(message))
+        else:
+            role = "system" if message.role == "developer" else message.role
+            entry: dict[str, Any] = {"role": role, "content": _content(message.content)}
+            if message.name:
+                entry["name"] = message.name
+            out.append(entry)
+    return out
+
+
+def build_request(request: ChatRequest, options: BuildOptions) -> UpstreamCall:
+    body: dict[str, Any] = {"model": options.model, "messages": _messages(request, options.echo_reasoning)}
+    for name in (
+        "temperature",
+        "top_p",
+        "seed",
+        "presence_penalty",
+        "frequency_penalty",
+        "user",
+        "service_tier",
+        "prompt_cache_key",
+    ):
+        value = getattr(request, name)
+        if value is not None:
+            body[name] = value
+    if request.max_tokens is not None:
+        body["max_tokens"] = request.max_tokens
+    if request.metadata:
+        body["metadata"] = request.metadata
+    body.update(options_body(request))
+    if request.stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return UpstreamCall(_PATH, jsonx.dumps(body), stream=request.stream)
+
+
+def passthrough_request(body: dict[str, Any], request: ChatRequest, options: BuildOptions) -> UpstreamCall:
+    """The client's own body, apart from the model id and, when streaming, a request for usage."""
     outgoing = dict(body)
-    outgoing["model"] = upstream_model
-    if stream:
-        options = dict(outgoing.get("stream_options") or {})
-        options["include_usage"] = True  # metering needs the final usage chunk
-        outgoing["stream_options"] = options
-    return jsonx.dumps(outgoing)
+    outgoing["model"] = options.model
+    if request.stream:
+        stream_options = dict(outgoing.get("stream_options") or {})
+        stream_options["include_usage"] = True  # metering needs the final usage chunk
+        outgoing["stream_options"] = stream_options
+    return UpstreamCall(_PATH, jsonx.dumps(outgoing), stream=request.stream)
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+def _parts(message: dict[str, Any]) -> tuple[OutputPart, ...]:
+    parts: list[OutputPart] = []
+    reasoning = message.get("reasoning_content", message.get("reasoning"))
+    if isinstance(reasoning, str) and reasoning:
+        parts.append(Thinking(text=reasoning))
+    content = message.get("content")
+    if isinstance(content, str) and content:
+        parts.append(Text(content))
+    elif isinstance(content, list):
+        text = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+        if text:
+            parts.append(Text(text))
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") or {}
+        parts.append(
+            ToolCall(
+                id=str(call.get("id") or ""),
+                name=str(function.get("name") or ""),
+                arguments=function.get("arguments") or "{}",
+            )
+        )
+    return tuple(parts)
 
 
-def parse_usage(usage: Any) -> Usage:
-    if not isinstance(usage, dict):
-        return Usage()
-    prompt_details = usage.get("prompt_tokens_details")
-    completion_details = usage.get("completion_tokens_details")
-    return Usage(
-        input_tokens=_int(usage.get("prompt_tokens")),
-        output_tokens=_int(usage.get("completion_tokens")),
-        cached_tokens=_int(prompt_details.get("cached_tokens")) if isinstance(prompt_details, dict) else 0,
-        reasoning_tokens=(
-            _int(completion_details.get("reasoning_tokens")) if isinstance(completion_details, dict) else 0
-        ),
-        reported=True,
+def parse_result(raw: bytes) -> ChatResult:
+    try:
+        body = jsonx.loads(raw)
+        choice = body["choices"][0]
+        message = choice.get("message") or {}
+    except (jsonx.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError):
+        raise UpstreamError("The upstream answer was not a chat completion.", code="upstream_bad_response") from None
+    return ChatResult(
+        id=str(body.get("id") or ""),
+        model=str(body.get("model") or ""),
+        created=body.get("created") if isinstance(body.get("created"), int) else 0,
+        content=_parts(message),
+        stop_reason=STOP_REASONS.get(str(choice.get("finish_reason")), "end"),
+        usage=parse_usage(body.get("usage")),
     )
 
 
-def usage_from_body(raw: bytes) -> Usage:
-    try:
-        body = jsonx.loads(raw)
-    except jsonx.JSONDecodeError:
-        return Usage()
-    return parse_usage(body.get("usage")) if isinstance(body, dict) else Usage()
-
-
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait, from `retry-after-ms` or `Retry-After` (seconds); None when neither is usable."""
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        try:
-            value = float(raw_ms) / 1000
-        except ValueError:
-            value = math.nan
-        if math.isfinite(value):  # "inf" or "1e999" would crash math.ceil in classify_error
-            return max(0.0, value)
-    raw = headers.get("retry-after")
-    if raw:
-        try:
-            value = float(raw)
-        except ValueError:
-            return None  # HTTP-date form: not worth trusting a skewed clock for
-        return max(0.0, value) if math.isfinite(value) else None
-    return None
-
-
-def _upstream_message(raw: bytes) -> str | None:
+def upstream_message(raw: bytes) -> str | None:
     try:
         body = jsonx.loads(raw)
     except jsonx.JSONDecodeError:
         return None
     error = body.get("error") if isinstance(body, dict) else None
-    message = error.get("message") if isinstance(error, dict) else error if isinstance(error, str) else None
-    if not isinstance(message, str) or not message:
-        return None
-    return redact(message)[:2000]
+    return clean_message(error.get("message") if isinstance(error, dict) else error)
 
 
 def classify_error(status: int, headers: Mapping[str, str], raw: bytes) -> GatewayError:
-    """Turn an upstream error answer into the gateway's error, deciding retry and fallback."""
-    message = _upstream_message(raw)
-    if status == 429:
-        wait = retry_after_seconds(headers)
-        extra = {"Retry-After": str(math.ceil(wait))} if wait is not None else {}
-        return RateLimited(message or "The upstream provider is rate limiting requests.", headers=extra)
-    if status in (401, 403):
-        # Our credential was refused: never the caller's fault, never echo the provider's text.
-        return UpstreamError("The upstream provider refused the gateway's credentials.", code="upstream_auth_error")
-    if status == 404:
-        return NotFound(
-            message or "The upstream provider does not know this model.", code="model_not_found", fallback_allowed=True
-        )
-    if status == 408:
-        return UpstreamTimeout("The upstream provider timed out (HTTP 408).")
-    if status == 413:
-        return PayloadTooLarge(message or "The request is too large for the upstream provider.")
-    if status == 422:
-        return Unprocessable(message or "The upstream provider could not process the request.")
-    if 400 <= status < 500:
-        return BadRequest(message or f"The upstream provider rejected the request (HTTP {status}).")
-    return UpstreamError(
-        f"The upstream provider failed (HTTP {status}).", code="upstream_error", retryable=True, fallback_allowed=True
-    )
+    return classify(status, headers, upstream_message(raw))

@@ -13,7 +13,7 @@ from shared import jsonx
 from shared.canonical.errors import GatewayError, UpstreamError
 from shared.canonical.usage import Usage
 from shared.formats.openai_chat.inbound import error_body
-from shared.formats.openai_chat.outbound import parse_usage
+from shared.formats.openai_chat.usage import parse_usage
 from shared.logs import redact
 from shared.sse import SSEEvent, SSEParser, SSETooLarge, data_frame
 

@@ -1,0 +1,1 @@
+"""What each dialect's request format carries, for the request side of the matrix."""
