@@ -21,8 +21,8 @@ from shared.formats.framing import FrameReader
 from shared.formats.registry import get_dialect
 from tests.contract.fixtures import (
     RequestFixture,
-    available_dialects,
     ResultFixture,
+    available_dialects,
     parse_stream,
     request_context,
     request_fixtures,
