@@ -32,13 +32,13 @@ from shared.sse import SSEEvent
 
 __all__ = [
     "BuildOptions",
-    "Trait",
     "Dialect",
     "Framing",
     "ParsedRequest",
     "RequestContext",
     "StreamParser",
     "StreamRenderer",
+    "Trait",
     "UpstreamCall",
 ]
 
