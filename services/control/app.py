@@ -28,6 +28,7 @@ from services.control.ops import healthz, metrics_endpoint, openapi_json, readyz
 from services.control.publish import SnapshotPublisher
 from services.control.resources.audit.controller import audit_log
 from services.control.resources.keys.controller import KeysController
+from services.control.resources.nodes.controller import ProviderNodesController
 from services.control.resources.providers.controller import ProvidersController
 from services.control.resources.usage.controller import UsageController
 from services.control.state import ControlState
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     protected = Router(
         path="/",
         guards=[admin_guard],
-        route_handlers=[ProvidersController, KeysController, UsageController, audit_log],
+        route_handlers=[ProvidersController, ProviderNodesController, KeysController, UsageController, audit_log],
     )
     return Litestar(
         route_handlers=[login, logout, healthz, readyz, metrics_endpoint, openapi_json, protected],

@@ -17,17 +17,29 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from shared import metrics
-from shared.config.snapshot import ComboConfig, ComboStep, ConnectionConfig, KeyConfig, Snapshot, SnapshotCodec
+from shared.config.snapshot import (
+    ComboConfig,
+    ComboStep,
+    ConnectionConfig,
+    KeyConfig,
+    NodeConfig,
+    Snapshot,
+    SnapshotCodec,
+)
 from shared.crypto import FieldCipher
 from shared.kv.config_channel import ConfigChannel
 
-__all__ = ["SnapshotPublisher", "connection_aad"]
+__all__ = ["SnapshotPublisher", "connection_aad", "node_aad"]
 
 log = logging.getLogger(__name__)
 
 
 def connection_aad(connection_id: str) -> str:
     return f"provider_connections:{connection_id}"
+
+
+def node_aad(node_id: str) -> str:
+    return f"provider_nodes:{node_id}"
 
 
 def _connection(row: asyncpg.Record, cipher: FieldCipher) -> ConnectionConfig:
@@ -48,6 +60,20 @@ def _connection(row: asyncpg.Record, cipher: FieldCipher) -> ConnectionConfig:
         max_requests_per_day=row["max_requests_per_day"],
         max_tokens_per_minute=row["max_tokens_per_minute"],
         max_concurrent=row["max_concurrent"],
+    )
+
+
+def _node(row: asyncpg.Record, cipher: FieldCipher) -> NodeConfig:
+    ident = str(row["id"])
+    api_key = cipher.decrypt_text(row["api_key_enc"], node_aad(ident)) if row["api_key_enc"] else None
+    return NodeConfig(
+        id=ident,
+        prefix=row["prefix"],
+        name=row["name"],
+        type=row["type"],
+        base_url=row["base_url"],
+        api_key=api_key,
+        models=tuple(row["models"]),
     )
 
 
@@ -103,6 +129,7 @@ class SnapshotPublisher:
             connections = await conn.fetch(
                 "SELECT * FROM provider_connections WHERE is_active ORDER BY priority, name, id"
             )
+            nodes = await conn.fetch("SELECT * FROM provider_nodes WHERE is_active ORDER BY prefix")
             keys = await conn.fetch(
                 """SELECT * FROM api_keys
                    WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())"""
@@ -114,6 +141,7 @@ class SnapshotPublisher:
             version=int(version),
             published_at=time.time(),
             connections=tuple(_connection(row, self._cipher) for row in connections),
+            nodes=tuple(_node(row, self._cipher) for row in nodes),
             keys=tuple(_key(row) for row in keys),
             combos=tuple(_combo(row) for row in combos),
             aliases={row["alias"]: row["model"] for row in aliases},

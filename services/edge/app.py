@@ -17,8 +17,16 @@ from redis.asyncio import Redis
 
 from services.edge.context import request_id_of
 from services.edge.errors import EXCEPTION_HANDLERS
-from services.edge.routes.chat import chat_completions
-from services.edge.routes.models import list_models
+from services.edge.routes.chat import (
+    anthropic_messages,
+    chat_completions,
+    ollama_chat,
+    pinned_chat_completions,
+    responses,
+)
+from services.edge.routes.count_tokens import count_tokens
+from services.edge.routes.gemini import gemini_models_post
+from services.edge.routes.models import gemini_models, list_models, ollama_tags
 from services.edge.routes.ops import healthz, metrics_endpoint, readyz
 from services.edge.snapshot_sync import ConfigHolder, SnapshotSync
 from services.edge.state import EdgeState
@@ -83,7 +91,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     configure_logging("edge", settings.log_level)
     return Litestar(
-        route_handlers=[chat_completions, list_models, healthz, readyz, metrics_endpoint],
+        route_handlers=[
+            chat_completions,
+            pinned_chat_completions,
+            responses,
+            anthropic_messages,
+            count_tokens,
+            gemini_models_post,
+            gemini_models,
+            ollama_chat,
+            ollama_tags,
+            list_models,
+            healthz,
+            readyz,
+            metrics_endpoint,
+        ],
         lifespan=[_lifespan(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[_request_id_header],

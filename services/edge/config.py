@@ -8,25 +8,50 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import quote
 
-from shared.config.snapshot import ConnectionConfig, KeyConfig, Snapshot
+from shared.config.snapshot import ConnectionConfig, KeyConfig, NodeConfig, Snapshot
+from shared.formats.base import UpstreamCall
 from shared.providers.catalog import PROVIDERS, find_provider
-from shared.providers.spec import AuthStyle, ProviderSpec
+from shared.providers.spec import AuthStyle, Price, ProviderSpec, UrlStyle
 
 __all__ = ["EdgeConfig", "Target", "Upstream"]
 
 _MAX_ALIAS_DEPTH = 4
+_AZURE_API_VERSION = "2024-10-21"
 
 
 @dataclass(frozen=True, slots=True)
 class Upstream:
-    """One connection, ready to call: its URL and auth headers are computed once."""
+    """One connection, ready to call: base URL and auth headers computed once per snapshot."""
 
     connection: ConnectionConfig
     spec: ProviderSpec
-    chat_url: str
-    headers: tuple[tuple[str, str], ...]
+    base_url: str
+    auth_headers: tuple[tuple[str, str], ...]
     models: frozenset[str]
+
+    @property
+    def dialect(self) -> str:
+        return self.spec.dialect
+
+    def url(self, call: UpstreamCall, model: str) -> str:
+        if self.spec.url_style is UrlStyle.AZURE:
+            extra = self.connection.extra
+            deployment = str(extra.get("deployment") or model)
+            version = str(extra.get("apiVersion") or _AZURE_API_VERSION)
+            separator = "&" if "?" in call.path else "?"
+            return (
+                f"{self.base_url}/openai/deployments/{quote(deployment, safe='')}{call.path}"
+                f"{separator}api-version={quote(version, safe='')}"
+            )
+        return self.base_url + call.path
+
+    def price(self, model: str) -> Price | None:
+        return self.spec.prices.get(model)
+
+    def takes_images(self, model: str) -> bool:
+        return model not in self.spec.text_only
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +60,38 @@ class Target:
     model: str  # the model id the upstream expects
 
 
-def _headers(connection: ConnectionConfig, spec: ProviderSpec) -> tuple[tuple[str, str], ...]:
+_AUTH_HEADER = {
+    AuthStyle.BEARER: ("authorization", "Bearer {}"),
+    AuthStyle.API_KEY_HEADER: ("api-key", "{}"),
+    AuthStyle.X_API_KEY: ("x-api-key", "{}"),
+    AuthStyle.GOOG_API_KEY: ("x-goog-api-key", "{}"),
+}
+
+
+def _auth_headers(connection: ConnectionConfig, spec: ProviderSpec) -> tuple[tuple[str, str], ...]:
     headers: list[tuple[str, str]] = [("content-type", "application/json")]
-    key = connection.api_key
-    if key and spec.auth is AuthStyle.BEARER:
-        headers.append(("authorization", f"Bearer {key}"))
-    elif key and spec.auth is AuthStyle.API_KEY_HEADER:
-        headers.append(("api-key", key))
+    template = _AUTH_HEADER.get(spec.auth)
+    if connection.api_key and template is not None:
+        headers.append((template[0], template[1].format(connection.api_key)))
     return tuple(headers)
+
+
+def _node_upstream(node: NodeConfig) -> Upstream:
+    """A user-defined endpoint becomes a provider of its own, named by its prefix."""
+    anthropic = node.type == "anthropic-compatible"
+    spec = ProviderSpec(
+        id=node.prefix,
+        name=node.name,
+        dialect="anthropic" if anthropic else "openai_chat",
+        base_url=node.base_url,
+        auth=AuthStyle.X_API_KEY if anthropic else AuthStyle.BEARER,
+        models=node.models,
+        requires_api_key=False,
+    )
+    connection = ConnectionConfig(id=node.id, provider=node.prefix, name=node.name, api_key=node.api_key)
+    return Upstream(
+        connection, spec, node.base_url.rstrip("/"), _auth_headers(connection, spec), frozenset(node.models)
+    )
 
 
 def _upstream(connection: ConnectionConfig) -> Upstream | None:
@@ -56,8 +105,8 @@ def _upstream(connection: ConnectionConfig) -> Upstream | None:
     return Upstream(
         connection=connection,
         spec=spec,
-        chat_url=base.rstrip("/") + spec.chat_path,
-        headers=_headers(connection, spec),
+        base_url=base.rstrip("/"),
+        auth_headers=_auth_headers(connection, spec),
         models=frozenset(models),
     )
 
@@ -75,6 +124,8 @@ class EdgeConfig:
             upstream = _upstream(connection) if connection.is_active else None
             if upstream is not None:
                 by_provider.setdefault(upstream.spec.id, []).append(upstream)
+        for node in snapshot.nodes:
+            by_provider.setdefault(node.prefix, []).append(_node_upstream(node))
         self._by_provider = {provider: tuple(items) for provider, items in by_provider.items()}
         owners: dict[str, list[Upstream]] = {}
         for upstreams in self._by_provider.values():
@@ -97,16 +148,20 @@ class EdgeConfig:
         prefix, slash, rest = model.partition("/")
         if slash and rest:
             spec = find_provider(prefix)
-            if spec is not None and spec.id in self._by_provider:
-                return tuple(Target(upstream, rest) for upstream in self._by_provider[spec.id])
+            provider = spec.id if spec is not None else prefix.lower()  # a node's prefix is its provider id
+            if provider in self._by_provider:
+                return tuple(Target(upstream, rest) for upstream in self._by_provider[provider])
         return tuple(Target(upstream, model) for upstream in self._model_owners.get(model, ()))
+
+    def provider_ids(self) -> list[str]:
+        return list(self._by_provider)
 
     def upstreams(self) -> Iterable[Upstream]:
         for items in self._by_provider.values():
             yield from items
 
     def model_ids(self) -> list[tuple[str, str]]:
-        """(id, owner) for /v1/models: `provider/model` for every model of every active provider."""
+        """(id, owner) for model listings: `provider/model` for every model of every active provider."""
         seen: dict[str, str] = {}
         for provider, upstreams in self._by_provider.items():
             for upstream in upstreams:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 import aiohttp
 
-from services.edge.config import Target
 from shared.canonical.errors import GatewayError, UpstreamError, UpstreamTimeout
-from shared.formats.openai_chat.outbound import classify_error
 from shared.settings import Timeouts
 
 __all__ = ["UpstreamResponse", "create_session", "iter_chunks", "open_attempt", "read_body"]
@@ -44,23 +42,22 @@ def create_session() -> aiohttp.ClientSession:
 
 
 async def open_attempt(
-    session: aiohttp.ClientSession, target: Target, body: bytes, timeouts: Timeouts
+    session: aiohttp.ClientSession,
+    url: str,
+    headers: Sequence[tuple[str, str]],
+    body: bytes,
+    timeouts: Timeouts,
+    classify: Callable[[int, Mapping[str, str], bytes], GatewayError],
 ) -> aiohttp.ClientResponse:
     """Send the request and wait for the answer's status line and headers (the first byte).
 
     Returns a successful response whose body is still unread; an upstream error answer is read,
-    classified and raised as a GatewayError.
+    classified by the provider dialect and raised as a GatewayError.
     """
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect, connect=timeouts.connect)
     try:
         async with asyncio.timeout(timeouts.first_byte):
-            response = await session.post(
-                target.upstream.chat_url,
-                data=body,
-                headers=target.upstream.headers,
-                allow_redirects=False,
-                timeout=timeout,
-            )
+            response = await session.post(url, data=body, headers=list(headers), allow_redirects=False, timeout=timeout)
     except TimeoutError:
         raise UpstreamTimeout(
             "The upstream provider did not answer in time.", code="upstream_first_byte_timeout"
@@ -78,7 +75,7 @@ async def open_attempt(
             raw = b""
         finally:
             response.release()
-        raise classify_error(response.status, response.headers, raw)
+        raise classify(response.status, response.headers, raw)
     return response
 
 

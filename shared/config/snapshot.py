@@ -19,6 +19,7 @@ __all__ = [
     "ComboStep",
     "ConnectionConfig",
     "KeyConfig",
+    "NodeConfig",
     "Snapshot",
     "SnapshotCodec",
 ]
@@ -41,6 +42,18 @@ class ConnectionConfig(msgspec.Struct, frozen=True, kw_only=True):
     max_requests_per_day: int | None = None
     max_tokens_per_minute: int | None = None
     max_concurrent: int | None = None
+
+
+class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """A user-defined OpenAI- or Anthropic-compatible endpoint, addressed as `<prefix>/<model>`."""
+
+    id: str
+    prefix: str
+    name: str
+    type: str  # "openai-compatible" | "anthropic-compatible"
+    base_url: str
+    api_key: str | None = None
+    models: tuple[str, ...] = ()
 
 
 class KeyConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,6 +88,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     version: int
     published_at: float
     connections: tuple[ConnectionConfig, ...] = ()
+    nodes: tuple[NodeConfig, ...] = ()
     keys: tuple[KeyConfig, ...] = ()
     combos: tuple[ComboConfig, ...] = ()
     aliases: dict[str, str] = msgspec.field(default_factory=dict)

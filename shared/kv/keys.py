@@ -5,9 +5,12 @@ from __future__ import annotations
 __all__ = [
     "CONFIG_ANNOUNCE_CHANNEL",
     "CONFIG_CURRENT",
+    "REPLAY_PREFIX",
+    "REPLAY_TTL_SECONDS",
     "USAGE_DEAD_LETTERS",
     "USAGE_GROUP",
     "USAGE_STREAM",
+    "replay",
 ]
 
 PREFIX = "omni:"
@@ -20,5 +23,13 @@ CONFIG_ANNOUNCE_CHANNEL = PREFIX + "config:announce"
 # Stream of usage events (one per request) and the worker consumer group reading it.
 USAGE_STREAM = PREFIX + "usage:events"
 USAGE_GROUP = "usage-ingest"
+# Thinking blocks and signatures of a tool-calling turn, for clients whose API cannot carry them.
+REPLAY_PREFIX = PREFIX + "replay:"
+REPLAY_TTL_SECONDS = 24 * 3600
+
 # Entries that could not be decoded or stored, kept (capped) for inspection instead of blocking the group.
 USAGE_DEAD_LETTERS = PREFIX + "usage:dead"
+
+
+def replay(tool_call_id: str) -> str:
+    return REPLAY_PREFIX + tool_call_id[:256]

@@ -14,6 +14,7 @@ from shared import metrics
 from shared.canonical.usage import Usage
 from shared.config.snapshot import KeyConfig
 from shared.kv.usage_stream import UsageEvent
+from shared.pricing import cost_micros
 
 __all__ = ["CLIENT_CLOSED", "Exchange"]
 
@@ -32,6 +33,7 @@ def _printable(text: str | None, limit: int = 256) -> str | None:
 class Exchange:
     __slots__ = (
         "_finished",
+        "cost_micros",
         "dialect",
         "endpoint",
         "key",
@@ -59,7 +61,14 @@ class Exchange:
         self.ttfb: float | None = None
         self.upstream_started: float | None = None
         self.usage = Usage()
+        self.cost_micros = 0
         self._finished = False
+
+    def settle(self, usage: Usage) -> None:
+        """Record what the upstream reported and what it costs at the target's price."""
+        self.usage = usage
+        if self.target is not None:
+            self.cost_micros = cost_micros(usage, self.target.upstream.price(self.target.model))
 
     def upstream_sent(self) -> None:
         self.upstream_started = time.perf_counter()
@@ -94,6 +103,7 @@ class Exchange:
                     tokens_out=usage.output_tokens,
                     tokens_cached=usage.cached_tokens,
                     tokens_reasoning=usage.reasoning_tokens,
+                    cost_micros=self.cost_micros,
                     latency_ms=round(elapsed * 1000, 3),
                     ttfb_ms=round(self.ttfb * 1000, 3) if self.ttfb is not None else None,
                     error_code=error_code,

@@ -196,3 +196,30 @@ async def test_failed_mutation_publishes_nothing(admin: AsyncTestClient, redis: 
         await admin.put("/api/providers/00000000-0000-0000-0000-000000000000", json={"priority": 3})
     ).status_code == 404
     assert await channel.current_version() == before
+
+
+async def test_provider_nodes_are_managed_and_published(admin: AsyncTestClient, redis: Redis) -> None:
+    body = {"prefix": "mycorp", "name": "Corp gateway", "type": "anthropic-compatible",
+            "baseUrl": "http://127.0.0.1:9100", "apiKey": FAKE_KEY, "models": ["corp-large"]}
+    created = await admin.post("/api/provider-nodes", json=body)
+    assert created.status_code == 201, created.text
+    node = created.json()
+    assert node["prefix"] == "mycorp"
+    assert FAKE_KEY not in created.text
+    assert (await admin.post("/api/provider-nodes", json=body)).status_code == 409
+    for bad, field in (({**body, "prefix": "openai"}, "prefix"), ({**body, "prefix": "Bad Prefix"}, "prefix"),
+                       ({**body, "prefix": "x2", "type": "grpc"}, "type"), ({**body, "prefix": "x3", "baseUrl": "ftp://x"}, "baseUrl")):
+        response = await admin.post("/api/provider-nodes", json=bad)
+        assert response.status_code == 400, bad
+        assert response.json()["error"]["details"][0]["field"] == field
+    stored = await ConfigChannel(redis).load()
+    assert stored is not None
+    [published] = SnapshotCodec(STORAGE_KEY).decode(stored.blob, stored.version).nodes
+    assert published.prefix == "mycorp"
+    assert published.api_key == FAKE_KEY
+    updated = await admin.put(f"/api/provider-nodes/{node['id']}", json={"models": ["corp-large", "corp-small"]})
+    assert updated.json()["models"] == ["corp-large", "corp-small"]
+    assert updated.json()["apiKey"] == node["apiKey"]
+    assert (await admin.get("/api/provider-nodes")).json()["total"] == 1
+    assert (await admin.delete(f"/api/provider-nodes/{node['id']}")).status_code == 200
+    assert (await admin.get(f"/api/provider-nodes/{node['id']}")).status_code == 404

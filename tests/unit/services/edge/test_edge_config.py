@@ -6,6 +6,7 @@ import pytest
 
 from services.edge.config import EdgeConfig
 from shared.config.snapshot import ConnectionConfig, Snapshot
+from shared.formats.base import UpstreamCall
 
 
 def connection(ident: str, provider: str, priority: int = 1, **extra: object) -> ConnectionConfig:
@@ -36,8 +37,9 @@ def test_provider_prefix_orders_connections_by_priority(config: EdgeConfig) -> N
     targets = config.resolve("openai/gpt-4o")
     assert [t.upstream.connection.id for t in targets] == ["o1", "o2"]
     assert {t.model for t in targets} == {"gpt-4o"}
-    assert targets[0].upstream.chat_url == "https://api.openai.com/v1/chat/completions"
-    assert ("authorization", "Bearer sk-x") in targets[0].upstream.headers
+    call = UpstreamCall("/chat/completions", b"")
+    assert targets[0].upstream.url(call, "gpt-4o") == "https://api.openai.com/v1/chat/completions"
+    assert ("authorization", "Bearer sk-x") in targets[0].upstream.auth_headers
 
 
 def test_short_aliases_and_slashes_in_model_ids(config: EdgeConfig) -> None:
@@ -50,7 +52,7 @@ def test_bare_models_and_user_aliases(config: EdgeConfig) -> None:
     assert [t.upstream.connection.id for t in config.resolve("gpt-4o-mini")] == ["o1", "o2"]
     assert [t.upstream.connection.id for t in config.resolve("fast")] == ["o1", "o2"]
     [local] = config.resolve("my-model")
-    assert local.upstream.chat_url == "http://127.0.0.1:9/v1/chat/completions"
+    assert local.upstream.url(UpstreamCall("/chat/completions", b""), "my-model") == "http://127.0.0.1:9/v1/chat/completions"
     assert config.resolve("Qwen/Qwen3-Embedding-8B")[0].upstream.connection.id == "neb"
 
 
@@ -68,3 +70,41 @@ def test_model_listing(config: EdgeConfig) -> None:
     assert ids["openai-compatible/my-model"] == "openai-compatible"
     assert not any(i.startswith("groq/") for i in ids)
     assert EdgeConfig.empty().model_ids() == []
+
+
+def test_provider_nodes_are_addressed_by_their_prefix() -> None:
+    from shared.config.snapshot import NodeConfig
+
+    config = EdgeConfig(
+        Snapshot(
+            version=1,
+            published_at=0,
+            nodes=(
+                NodeConfig(id="n1", prefix="mycorp", name="Corp", type="anthropic-compatible",
+                           base_url="http://10.0.0.5/", api_key="k", models=("corp-large",)),
+            ),
+        )
+    )
+    [target] = config.resolve("mycorp/corp-large")
+    assert target.upstream.dialect == "anthropic"
+    assert ("x-api-key", "k") in target.upstream.auth_headers
+    assert target.upstream.base_url == "http://10.0.0.5"
+    assert config.resolve("corp-large")[0].upstream.spec.id == "mycorp"
+    assert ("mycorp/corp-large", "mycorp") in config.model_ids()
+
+
+def test_azure_urls_name_the_deployment_and_api_version() -> None:
+    config = EdgeConfig(
+        Snapshot(
+            version=1,
+            published_at=0,
+            connections=(
+                connection("az", "azure", base_url="https://res.openai.azure.com",
+                           extra={"deployment": "prod-4o", "apiVersion": "2025-01-01-preview"}, models=("gpt-4o",)),
+            ),
+        )
+    )
+    [target] = config.resolve("azure/gpt-4o")
+    url = target.upstream.url(UpstreamCall("/chat/completions", b""), target.model)
+    assert url == "https://res.openai.azure.com/openai/deployments/prod-4o/chat/completions?api-version=2025-01-01-preview"
+    assert ("api-key", "sk-x") in target.upstream.auth_headers
