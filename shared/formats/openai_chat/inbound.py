@@ -98,7 +98,9 @@ def _message(message: Any, index: int, unsupported: set[str]) -> Message:
     where = f"messages[{index}]"
     require(isinstance(message, dict), f"'{where}' must be an object", where)
     role = message.get("role")
-    require(isinstance(role, str) and role in _ROLES, f"'{where}.role' must be one of {sorted(_ROLES)}", where)
+    require(
+        isinstance(role, str) and role in _ROLES, f"'{where}.role' must be one of {sorted(_ROLES)}", f"{where}.role"
+    )
     name = message.get("name") if isinstance(message.get("name"), str) else None
     if role == "assistant":
         return Message("assistant", _assistant(message, where, unsupported), name)

@@ -52,7 +52,10 @@ def test_bare_models_and_user_aliases(config: EdgeConfig) -> None:
     assert [t.upstream.connection.id for t in config.resolve("gpt-4o-mini")] == ["o1", "o2"]
     assert [t.upstream.connection.id for t in config.resolve("fast")] == ["o1", "o2"]
     [local] = config.resolve("my-model")
-    assert local.upstream.url(UpstreamCall("/chat/completions", b""), "my-model") == "http://127.0.0.1:9/v1/chat/completions"
+    assert (
+        local.upstream.url(UpstreamCall("/chat/completions", b""), "my-model")
+        == "http://127.0.0.1:9/v1/chat/completions"
+    )
     assert config.resolve("Qwen/Qwen3-Embedding-8B")[0].upstream.connection.id == "neb"
 
 
@@ -80,8 +83,15 @@ def test_provider_nodes_are_addressed_by_their_prefix() -> None:
             version=1,
             published_at=0,
             nodes=(
-                NodeConfig(id="n1", prefix="mycorp", name="Corp", type="anthropic-compatible",
-                           base_url="http://10.0.0.5/", api_key="k", models=("corp-large",)),
+                NodeConfig(
+                    id="n1",
+                    prefix="mycorp",
+                    name="Corp",
+                    type="anthropic-compatible",
+                    base_url="http://10.0.0.5/",
+                    api_key="k",
+                    models=("corp-large",),
+                ),
             ),
         )
     )
@@ -99,12 +109,19 @@ def test_azure_urls_name_the_deployment_and_api_version() -> None:
             version=1,
             published_at=0,
             connections=(
-                connection("az", "azure", base_url="https://res.openai.azure.com",
-                           extra={"deployment": "prod-4o", "apiVersion": "2025-01-01-preview"}, models=("gpt-4o",)),
+                connection(
+                    "az",
+                    "azure",
+                    base_url="https://res.openai.azure.com",
+                    extra={"deployment": "prod-4o", "apiVersion": "2025-01-01-preview"},
+                    models=("gpt-4o",),
+                ),
             ),
         )
     )
     [target] = config.resolve("azure/gpt-4o")
     url = target.upstream.url(UpstreamCall("/chat/completions", b""), target.model)
-    assert url == "https://res.openai.azure.com/openai/deployments/prod-4o/chat/completions?api-version=2025-01-01-preview"
+    assert (
+        url == "https://res.openai.azure.com/openai/deployments/prod-4o/chat/completions?api-version=2025-01-01-preview"
+    )
     assert ("api-key", "sk-x") in target.upstream.auth_headers

@@ -18,13 +18,26 @@ from shared.canonical.errors import (
     UpstreamTimeout,
 )
 from shared.canonical.usage import Usage
-from shared.formats.openai_chat.outbound import (
-    build_request,
-    classify_error,
-    parse_usage,
-    retry_after_seconds,
-    usage_from_body,
-)
+from shared.canonical.chat import ChatRequest, Message, Text
+from shared.formats.base import BuildOptions
+from shared.formats.openai_chat.outbound import classify_error, passthrough_request
+from shared.formats.openai_chat.usage import parse_usage
+from shared.formats.upstream_errors import retry_after_seconds
+
+
+def build_request(body: dict[str, Any], model: str, stream: bool) -> bytes:
+    """Same-dialect forwarding: the client's body with the model swapped (and usage asked for)."""
+    request = ChatRequest(model="alias", messages=(Message("user", (Text("hi"),)),), stream=stream)
+    return passthrough_request(body, request, BuildOptions(model=model)).body
+
+
+def usage_from_body(raw: bytes) -> Usage:
+    try:
+        body = jsonx.loads(raw)
+    except jsonx.JSONDecodeError:
+        return Usage()
+    return parse_usage(body.get("usage")) if isinstance(body, dict) else Usage()
+
 
 FAKE_KEY = "sk-abcdefghijklmnopqrstuvwxyz123456"
 
