@@ -8,6 +8,7 @@ import pytest
 from multidict import CIMultiDict
 
 from shared import jsonx
+from shared.canonical.chat import ChatRequest, Message, Text
 from shared.canonical.errors import (
     BadRequest,
     NotFound,
@@ -18,7 +19,6 @@ from shared.canonical.errors import (
     UpstreamTimeout,
 )
 from shared.canonical.usage import Usage
-from shared.canonical.chat import ChatRequest, Message, Text
 from shared.formats.base import BuildOptions
 from shared.formats.openai_chat.outbound import classify_error, passthrough_request
 from shared.formats.openai_chat.usage import parse_usage
