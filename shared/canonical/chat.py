@@ -62,6 +62,7 @@ class Thinking(msgspec.Struct, frozen=True, tag="thinking"):
     text: str = ""
     signature: str | None = None
     redacted: str | None = None
+    origin: str | None = None  # the provider dialect that issued `signature`/`redacted` (set by the edge)
 
 
 class ToolCall(msgspec.Struct, frozen=True, tag="tool_call"):
@@ -71,6 +72,7 @@ class ToolCall(msgspec.Struct, frozen=True, tag="tool_call"):
     name: str
     arguments: str = "{}"
     signature: str | None = None
+    origin: str | None = None  # the provider dialect that issued `signature` (set by the edge)
 
 
 class ToolResult(msgspec.Struct, frozen=True, tag="tool_result"):

@@ -23,6 +23,14 @@ def _merge_text(parts: list[Any]) -> list[Any]:
     return merged
 
 
+def _json_text(arguments: str) -> str:
+    """Tool arguments as compact JSON: wires that carry them as an object (Ollama) re-serialise them."""
+    try:
+        return msgspec.json.encode(msgspec.json.decode(arguments or "{}")).decode()
+    except msgspec.DecodeError:
+        return arguments
+
+
 def _output_part(part: OutputPart, carries: frozenset[str]) -> OutputPart | None:
     if isinstance(part, Thinking):
         if "thinking" not in carries and not (part.redacted and "redacted_thinking" in carries):
@@ -36,7 +44,7 @@ def _output_part(part: OutputPart, carries: frozenset[str]) -> OutputPart | None
         return ToolCall(
             id=part.id if "tool_call_ids" in carries else "",
             name=part.name,
-            arguments=part.arguments,
+            arguments=_json_text(part.arguments),
             signature=part.signature if "tool_signature" in carries else None,
         )
     return part
@@ -73,12 +81,13 @@ def request_carries(dialect: str) -> frozenset[str]:
 
 def _history_part(part: Part, carries: frozenset[str]) -> Part | None:
     if isinstance(part, Thinking):
-        if "thinking_history" not in carries or (not part.text and not part.redacted):
+        redacted = part.redacted if "redacted_thinking" in carries else None
+        if "thinking_history" not in carries or (not part.text and redacted is None):
             return None
         return Thinking(
             text=part.text,
             signature=part.signature if "thinking_signature" in carries else None,
-            redacted=part.redacted if "redacted_thinking" in carries else None,
+            redacted=redacted,
         )
     if isinstance(part, ToolCall):
         return ToolCall(

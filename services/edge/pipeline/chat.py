@@ -25,6 +25,7 @@ from services.edge.pipeline.capabilities import check_translatable
 from services.edge.pipeline.exchange import CLIENT_CLOSED, Exchange
 from services.edge.pipeline.relay import StreamRelay
 from services.edge.pipeline.replay import ReplayStore, SignatureCollector
+from services.edge.pipeline.signatures import SignatureTagger, attribute, keep_for, tag_result
 from services.edge.state import EdgeState, edge_state
 from services.edge.upstream import iter_chunks, open_attempt, read_body
 from shared import metrics
@@ -126,8 +127,11 @@ class _Call:
         target = exchange.target = _resolve(config, model)
         check_translatable(chat, target)
         provider = get_dialect(target.upstream.dialect)
-        if _needs_replay(route.dialect, provider):
-            chat = await self.replay.restore(chat)
+        if provider.name != route.dialect.name:
+            chat = attribute(chat, route.dialect.name)
+            if _needs_replay(route.dialect, provider):
+                chat = await self.replay.restore(chat)
+            chat = keep_for(chat, provider.name)
         call = _build(parsed, route.dialect, provider, target, chat)
         exchange.upstream_sent()
         upstream = await open_attempt(
@@ -153,9 +157,9 @@ class _Call:
             body, usage = raw, _usage_of(provider, raw)
         else:
             result = provider.parse_result(raw)
-            body, usage = client.render_result(result, chat), result.usage
+            body, usage = client.render_result(tag_result(result, provider.name), chat), result.usage
             if _needs_replay(client, provider):
-                await self.replay.save(result.content)
+                await self.replay.save(result.content, provider.name)
         exchange.settle(usage)
         exchange.finish(self.state.usage, 200)
         headers = _headers(exchange)
@@ -172,11 +176,13 @@ class _Call:
         if progress:
             headers["X-OmniRoute-Progress"] = "enabled"
         collector = SignatureCollector() if _needs_replay(client, provider) else None
-        relay = StreamRelay(client, provider, chat, progress=progress, collector=collector)
-        return Stream(self._relay(relay, upstream, collector), media_type=client.stream_media_type, headers=headers)
+        tagger = SignatureTagger(provider.name) if provider.name != client.name else None
+        relay = StreamRelay(client, provider, chat, progress=progress, collector=collector, tagger=tagger)
+        stream = self._relay(relay, upstream, collector, provider.name)
+        return Stream(stream, media_type=client.stream_media_type, headers=headers)
 
     async def _relay(
-        self, relay: StreamRelay, upstream: aiohttp.ClientResponse, collector: SignatureCollector | None
+        self, relay: StreamRelay, upstream: aiohttp.ClientResponse, collector: SignatureCollector | None, origin: str
     ) -> AsyncIterator[bytes]:
         status, error_code = 200, None
         metrics.ACTIVE_STREAMS.inc()
@@ -206,7 +212,7 @@ class _Call:
             self.exchange.settle(relay.usage)
             self.exchange.finish(self.state.usage, status, error_code)
             if collector is not None and collector.parts and relay.error is None:
-                await self.replay.save(collector.parts)
+                await self.replay.save(collector.parts, origin)
 
 
 def _usage_of(provider: Dialect, raw: bytes) -> Usage:

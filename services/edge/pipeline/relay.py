@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from services.edge.pipeline.replay import SignatureCollector
+from services.edge.pipeline.signatures import SignatureTagger
 from shared import jsonx
 from shared.canonical.chat import ChatRequest
 from shared.canonical.errors import GatewayError, UpstreamError
@@ -58,6 +59,7 @@ class StreamRelay:
         "_renderer",
         "_request",
         "_started",
+        "_tagger",
         "_tokens",
         "error",
         "finished",
@@ -72,6 +74,7 @@ class StreamRelay:
         *,
         progress: bool = False,
         collector: SignatureCollector | None = None,
+        tagger: SignatureTagger | None = None,
     ) -> None:
         self._client, self._provider, self._request = client, provider, request
         self._passthrough = client.name == provider.name
@@ -80,6 +83,7 @@ class StreamRelay:
         self._renderer = client.stream_renderer(request)
         self._progress = progress and client.framing == "sse"
         self._collector = collector
+        self._tagger = tagger
         self._started = self._last_progress = time.perf_counter()
         self._tokens = 0
         self.usage = Usage()
@@ -131,6 +135,8 @@ class StreamRelay:
     def _events(self, events: list[StreamEvent], frame: SSEEvent | None) -> bytes:
         if self._collector is not None:
             self._collector.observe(events)
+        if self._tagger is not None:
+            events = self._tagger.apply(events)
         out = bytearray()
         for event in events:
             self._account(event)

@@ -36,19 +36,24 @@ log = logging.getLogger(__name__)
 class ReplayRecord(msgspec.Struct, frozen=True):
     thinking: tuple[Thinking, ...] = ()
     signature: str | None = None
+    origin: str | None = None  # the provider dialect that issued the signatures
 
 
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder(ReplayRecord)
 
 
-def records_for(parts: Sequence[OutputPart]) -> dict[str, ReplayRecord]:
+def records_for(parts: Sequence[OutputPart], origin: str) -> dict[str, ReplayRecord]:
     """Per tool call id: the thinking that led to the first call of the turn, and each call's signature."""
-    thinking = tuple(p for p in parts if isinstance(p, Thinking) and (p.signature or p.redacted))
+    thinking = tuple(
+        msgspec.structs.replace(p, origin=origin)
+        for p in parts
+        if isinstance(p, Thinking) and (p.signature or p.redacted)
+    )
     calls = [p for p in parts if isinstance(p, ToolCall)]
     records: dict[str, ReplayRecord] = {}
     for position, call in enumerate(calls):
-        record = ReplayRecord(thinking if position == 0 else (), call.signature)
+        record = ReplayRecord(thinking if position == 0 else (), call.signature, origin)
         if record.thinking or record.signature:
             records[call.id] = record
     return records
@@ -65,7 +70,7 @@ def _restored(message: Message, found: dict[str, ReplayRecord]) -> Message:
                 parts = [*record.thinking, *(p for p in parts if not isinstance(p, Thinking))]
                 signed_thinking = True
             if part.signature is None and record.signature:
-                part = ToolCall(id=part.id, name=part.name, arguments=part.arguments, signature=record.signature)
+                part = msgspec.structs.replace(part, signature=record.signature, origin=record.origin)
         parts.append(part)
     return Message(message.role, tuple(parts), message.name)
 
@@ -95,8 +100,8 @@ class ReplayStore:
         messages = tuple(_restored(m, found) if m.role == "assistant" else m for m in request.messages)
         return msgspec.structs.replace(request, messages=messages)
 
-    async def save(self, parts: Sequence[OutputPart]) -> None:
-        records = records_for(parts)
+    async def save(self, parts: Sequence[OutputPart], origin: str) -> None:
+        records = records_for(parts, origin)
         if not records:
             return
         pipe = self._redis.pipeline(transaction=False)

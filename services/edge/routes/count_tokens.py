@@ -13,11 +13,10 @@ from services.edge.pipeline.authn import authenticate, check_model_allowed
 from services.edge.pipeline.chat import error_response
 from services.edge.state import EdgeState, edge_state
 from services.edge.upstream import open_attempt, read_body
-from shared import jsonx
 from shared.canonical.chat import ChatRequest
 from shared.canonical.errors import GatewayError, NotFound
+from shared.formats.anthropic.inbound import parse_count_request, render_count
 from shared.formats.base import BuildOptions, RequestContext, UpstreamCall
-from shared.formats.common import decode_body
 from shared.formats.estimate import estimate_input_tokens
 from shared.formats.registry import get_dialect
 
@@ -36,10 +35,7 @@ def _counter(dialect: str) -> Counter | None:
 async def _count(state: EdgeState, request: Request[Any, Any, Any]) -> int:
     config = state.holder.current
     key = authenticate(request.headers, request.scope["query_string"], config, state.settings.require_api_key)
-    body = decode_body(await request.body())
-    body.setdefault("max_tokens", 1)  # counting needs no output budget; the parser requires one
-    anthropic = get_dialect("anthropic")
-    chat = anthropic.parse_request(jsonx.dumps(body), RequestContext()).request
+    chat = parse_count_request(await request.body(), RequestContext()).request
     check_model_allowed(key, chat.model)
     targets = config.resolve(chat.model)
     if not targets:
@@ -76,5 +72,4 @@ async def count_tokens(request: Request[Any, Any, Any]) -> Response[bytes]:
         tokens = await _count(edge_state(request), request)
     except GatewayError as exc:
         return error_response(anthropic, exc, request_id)
-    render: Callable[[int], bytes] = importlib.import_module("shared.formats.anthropic.inbound").render_count
-    return Response(render(tokens), media_type="application/json", headers={"X-OmniRoute-Request-Id": request_id})
+    return Response(render_count(tokens), media_type="application/json", headers={"X-OmniRoute-Request-Id": request_id})

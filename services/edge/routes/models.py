@@ -14,6 +14,7 @@ from services.edge.state import edge_state
 from shared import jsonx
 from shared.canonical.errors import GatewayError
 from shared.formats.base import Dialect
+from shared.formats.ollama.inbound import render_tags
 from shared.formats.registry import get_dialect
 
 __all__ = ["gemini_models", "list_models", "ollama_tags"]
@@ -93,8 +94,6 @@ async def ollama_tags(request: Request[Any, Any, Any]) -> Response[bytes]:
     models = _listing(request, dialect)
     if isinstance(models, Response):
         return models
-    from shared.formats.ollama.inbound import render_tags
-
     return Response(
         render_tags(models), media_type="application/json", headers={"X-OmniRoute-Request-Id": request_id_of(request)}
     )

@@ -199,16 +199,26 @@ async def test_failed_mutation_publishes_nothing(admin: AsyncTestClient, redis: 
 
 
 async def test_provider_nodes_are_managed_and_published(admin: AsyncTestClient, redis: Redis) -> None:
-    body = {"prefix": "mycorp", "name": "Corp gateway", "type": "anthropic-compatible",
-            "baseUrl": "http://127.0.0.1:9100", "apiKey": FAKE_KEY, "models": ["corp-large"]}
+    body = {
+        "prefix": "mycorp",
+        "name": "Corp gateway",
+        "type": "anthropic-compatible",
+        "baseUrl": "http://127.0.0.1:9100",
+        "apiKey": FAKE_KEY,
+        "models": ["corp-large"],
+    }
     created = await admin.post("/api/provider-nodes", json=body)
     assert created.status_code == 201, created.text
     node = created.json()
     assert node["prefix"] == "mycorp"
     assert FAKE_KEY not in created.text
     assert (await admin.post("/api/provider-nodes", json=body)).status_code == 409
-    for bad, field in (({**body, "prefix": "openai"}, "prefix"), ({**body, "prefix": "Bad Prefix"}, "prefix"),
-                       ({**body, "prefix": "x2", "type": "grpc"}, "type"), ({**body, "prefix": "x3", "baseUrl": "ftp://x"}, "baseUrl")):
+    for bad, field in (
+        ({**body, "prefix": "openai"}, "prefix"),
+        ({**body, "prefix": "Bad Prefix"}, "prefix"),
+        ({**body, "prefix": "x2", "type": "grpc"}, "type"),
+        ({**body, "prefix": "x3", "baseUrl": "ftp://x"}, "baseUrl"),
+    ):
         response = await admin.post("/api/provider-nodes", json=bad)
         assert response.status_code == 400, bad
         assert response.json()["error"]["details"][0]["field"] == field
