@@ -18,6 +18,7 @@ Policy (deterministic, so tests can predict every byte):
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -25,7 +26,27 @@ from typing import Any, Literal
 from services.fake_upstream.faults import Fault
 from shared import jsonx
 
-__all__ = ["Conversation", "FakeAnswer", "FakeToolCall", "answer"]
+__all__ = ["Conversation", "FakeAnswer", "FakeToolCall", "answer", "fake_signature", "is_fake_signature"]
+
+_SIGNATURE_PREFIX = b"fake-signature:"
+
+
+def fake_signature(thinking: str) -> str:
+    """A base64 stand-in for a provider's signature, verifiable later against the thinking it signs."""
+    return base64.b64encode(_SIGNATURE_PREFIX + hashlib.sha256(thinking.encode()).digest()[:18]).decode()
+
+
+def is_fake_signature(signature: object, thinking: str | None = None) -> bool:
+    """Whether `signature` was issued by this fake (for `thinking`, when the thinking text is known)."""
+    if not isinstance(signature, str) or not signature:
+        return False
+    if thinking is not None:
+        return signature == fake_signature(thinking)
+    try:
+        return base64.b64decode(signature, validate=True).startswith(_SIGNATURE_PREFIX)
+    except ValueError:
+        return False
+
 
 _FILLER = [
     "The",
@@ -86,6 +107,9 @@ class Conversation:
     json_schema: dict[str, Any] | None = None
     json_mode: bool = False
     max_tokens: int | None = None
+    # A history the real provider would refuse (e.g. a tool-calling turn sent back without its
+    # thinking signature): the fake answers 400 with this message, as the provider does.
+    refusal: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +192,7 @@ def answer(conversation: Conversation, fault: Fault) -> FakeAnswer:
         if conversation.wants_thinking
         else None
     )
-    signature = "sig_" + _digest("signature", key)[:32] if thinking else None
+    signature = fake_signature(thinking) if thinking else None
     calls: tuple[FakeToolCall, ...] = ()
     text: str | None
     stop: Literal["end", "max_tokens", "tool_use"] = "end"

@@ -62,17 +62,18 @@ def _fault(request: web.Request, conversation: Conversation) -> Fault:
     return fault
 
 
-def _record(request: web.Request, conversation: Conversation, stream: bool, status: int) -> None:
-    request.app[LEDGER].append(
-        {
-            "ts": time.time(),
-            "path": request.path,
-            "model": conversation.model,
-            "stream": stream,
-            "status": status,
-            "key": _fingerprint(api_key_of(request)),
-        }
-    )
+def _record(request: web.Request, conversation: Conversation, stream: bool, status: int) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "ts": time.time(),
+        "path": request.path,
+        "model": conversation.model,
+        "stream": stream,
+        "status": status,
+        "key": _fingerprint(api_key_of(request)),
+        "outcome": "answered",
+    }
+    request.app[LEDGER].append(entry)
+    return entry
 
 
 def _noisy(frame: bytes, index: int, wire: Wire) -> bytes:
@@ -81,7 +82,25 @@ def _noisy(frame: bytes, index: int, wire: Wire) -> bytes:
     return b": keep-alive\nid: " + str(index).encode() + b"\nretry: 1000\n" + frame
 
 
-async def _stream(request: web.Request, wire: Wire, conversation: Conversation, fault: Fault) -> web.StreamResponse:
+async def _stream(
+    request: web.Request, wire: Wire, conversation: Conversation, fault: Fault, entry: dict[str, Any]
+) -> web.StreamResponse:
+    """Write the frames; the ledger says whether the client (the gateway) went away before the end."""
+    entry["outcome"] = "streaming"
+    try:
+        response = await _write_frames(request, wire, conversation, fault)
+    except (ConnectionResetError, asyncio.CancelledError):
+        entry["outcome"] = "client_gone"
+        entry["gone_at"] = time.time()
+        raise
+    if entry["outcome"] == "streaming":
+        entry["outcome"] = "answered"
+    return response
+
+
+async def _write_frames(
+    request: web.Request, wire: Wire, conversation: Conversation, fault: Fault
+) -> web.StreamResponse:
     frames = wire.frames(conversation, answer(conversation, fault))
     response = web.StreamResponse(
         status=200, headers={"Content-Type": wire.stream_media_type, "Cache-Control": "no-cache"}
@@ -107,6 +126,9 @@ async def _stream(request: web.Request, wire: Wire, conversation: Conversation, 
 
 
 async def respond(request: web.Request, wire: Wire, conversation: Conversation, stream: bool) -> web.StreamResponse:
+    if conversation.refusal is not None:
+        _record(request, conversation, stream, 400)
+        return bad_request(wire, conversation.refusal)
     fault = _fault(request, conversation)
     if fault.delay_ms:
         await asyncio.sleep(fault.delay_ms / 1000)
@@ -119,9 +141,9 @@ async def respond(request: web.Request, wire: Wire, conversation: Conversation, 
             content_type="application/json",
             headers=headers,
         )
-    _record(request, conversation, stream, 200)
+    entry = _record(request, conversation, stream, 200)
     if stream:
-        return await _stream(request, wire, conversation, fault)
+        return await _stream(request, wire, conversation, fault, entry)
     return web.Response(body=wire.json(conversation, answer(conversation, fault)), content_type="application/json")
 
 

@@ -11,6 +11,7 @@ __all__ = [
     "USAGE_GROUP",
     "USAGE_STREAM",
     "replay",
+    "replay_by_content",
 ]
 
 PREFIX = "omni:"
@@ -33,3 +34,8 @@ USAGE_DEAD_LETTERS = PREFIX + "usage:dead"
 
 def replay(tool_call_id: str) -> str:
     return REPLAY_PREFIX + tool_call_id[:256]
+
+
+def replay_by_content(digest: str) -> str:
+    """For clients that drop tool call ids (the ollama SDK): the call's content, scoped to one API key."""
+    return REPLAY_PREFIX + "c:" + digest

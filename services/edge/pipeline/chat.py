@@ -35,6 +35,7 @@ from shared.canonical.usage import Usage
 from shared.formats.base import BuildOptions, Dialect, ParsedRequest, RequestContext, UpstreamCall
 from shared.formats.registry import get_dialect
 from shared.pricing import format_usd
+from shared.sse import SSEParser
 
 __all__ = ["ChatRoute", "error_response", "handle_chat"]
 
@@ -51,6 +52,7 @@ class ChatRoute:
     endpoint: str
     context: RequestContext = field(default_factory=RequestContext)
     pinned_provider: str | None = None
+    json_array_stream: bool = False  # Gemini's streamGenerateContent without alt=sse: one JSON array
 
 
 def error_response(dialect: Dialect, error: GatewayError, request_id: str) -> Response[bytes]:
@@ -113,6 +115,12 @@ class _Call:
         self.exchange = exchange
         self.replay = ReplayStore(state.redis)
 
+    @property
+    def scope(self) -> str:
+        """Replay records are kept per API key, so one caller's calls never match another's."""
+        key = self.exchange.key
+        return key.id if key is not None else "anonymous"
+
     async def prepare(self, request: Request[Any, Any, Any]) -> tuple[ChatRequest, Dialect, aiohttp.ClientResponse]:
         state, route, exchange = self.state, self.route, self.exchange
         config = state.holder.current
@@ -130,7 +138,7 @@ class _Call:
         if provider.name != route.dialect.name:
             chat = attribute(chat, route.dialect.name)
             if _needs_replay(route.dialect, provider):
-                chat = await self.replay.restore(chat)
+                chat = await self.replay.restore(chat, self.scope)
             chat = keep_for(chat, provider.name)
         call = _build(parsed, route.dialect, provider, target, chat)
         exchange.upstream_sent()
@@ -159,7 +167,7 @@ class _Call:
             result = provider.parse_result(raw)
             body, usage = client.render_result(tag_result(result, provider.name), chat), result.usage
             if _needs_replay(client, provider):
-                await self.replay.save(result.content, provider.name)
+                await self.replay.save(result.content, provider.name, self.scope)
         exchange.settle(usage)
         exchange.finish(self.state.usage, 200)
         headers = _headers(exchange)
@@ -179,6 +187,8 @@ class _Call:
         tagger = SignatureTagger(provider.name) if provider.name != client.name else None
         relay = StreamRelay(client, provider, chat, progress=progress, collector=collector, tagger=tagger)
         stream = self._relay(relay, upstream, collector, provider.name)
+        if self.route.json_array_stream:
+            return Stream(as_json_array(stream), media_type="application/json", headers=headers)
         return Stream(stream, media_type=client.stream_media_type, headers=headers)
 
     async def _relay(
@@ -212,7 +222,21 @@ class _Call:
             self.exchange.settle(relay.usage)
             self.exchange.finish(self.state.usage, status, error_code)
             if collector is not None and collector.parts and relay.error is None:
-                await self.replay.save(collector.parts, origin)
+                await self.replay.save(collector.parts, origin, self.scope)
+
+
+async def as_json_array(frames: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """SSE `data:` frames re-framed as the elements of one JSON array, still incrementally."""
+    parser = SSEParser()
+    first = True
+    async for chunk in frames:
+        out = bytearray()
+        for event in parser.feed(chunk):
+            out += (b"[" if first else b",\r\n") + event.data
+            first = False
+        if out:
+            yield bytes(out)
+    yield b"[]" if first else b"]"
 
 
 def _usage_of(provider: Dialect, raw: bytes) -> Usage:

@@ -9,6 +9,7 @@ tool call comes back in a later request, on whichever edge replica it lands.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 
@@ -19,6 +20,7 @@ from redis.exceptions import RedisError
 from shared import metrics
 from shared.canonical.chat import ChatRequest, Message, Part, Thinking, ToolCall
 from shared.canonical.events import (
+    ArgumentsDelta,
     BlockStart,
     BlockStop,
     SignatureDelta,
@@ -41,6 +43,17 @@ class ReplayRecord(msgspec.Struct, frozen=True):
 
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder(ReplayRecord)
+_SORTED = msgspec.json.Encoder(order="sorted")
+
+
+def content_key(scope: str, call: ToolCall) -> str:
+    """The call by what it is (name and arguments), within one API key's traffic."""
+    try:
+        arguments = _SORTED.encode(msgspec.json.decode(call.arguments or "{}"))
+    except msgspec.DecodeError:
+        arguments = call.arguments.encode()
+    digest = hashlib.sha256(scope.encode() + b"\x1f" + call.name.encode() + b"\x1f" + arguments).hexdigest()
+    return keys.replay_by_content(digest[:40])
 
 
 def records_for(parts: Sequence[OutputPart], origin: str) -> dict[str, ReplayRecord]:
@@ -79,9 +92,9 @@ class ReplayStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
-    async def restore(self, request: ChatRequest) -> ChatRequest:
+    async def restore(self, request: ChatRequest, scope: str) -> ChatRequest:
         wanted = [
-            part.id
+            part
             for message in request.messages
             if message.role == "assistant"
             for part in message.content
@@ -89,24 +102,32 @@ class ReplayStore:
         ]
         if not wanted:
             return request
+        lookups = [keys.replay(call.id) for call in wanted] + [content_key(scope, call) for call in wanted]
         try:
-            values = await self._redis.mget([keys.replay(ident) for ident in wanted])
+            values = await self._redis.mget(lookups)
         except (RedisError, OSError):
             metrics.REDIS_ERRORS.labels(operation="replay_restore").inc()
             return request
-        found = {ident: _DECODER.decode(raw) for ident, raw in zip(wanted, values, strict=True) if raw}
+        found: dict[str, ReplayRecord] = {}
+        for position, call in enumerate(wanted):
+            raw = values[position] or values[position + len(wanted)]  # by id, else by content
+            if raw:
+                found[call.id] = _DECODER.decode(raw)
         if not found:
             return request
         messages = tuple(_restored(m, found) if m.role == "assistant" else m for m in request.messages)
         return msgspec.structs.replace(request, messages=messages)
 
-    async def save(self, parts: Sequence[OutputPart], origin: str) -> None:
+    async def save(self, parts: Sequence[OutputPart], origin: str, scope: str) -> None:
         records = records_for(parts, origin)
         if not records:
             return
+        calls = {part.id: part for part in parts if isinstance(part, ToolCall)}
         pipe = self._redis.pipeline(transaction=False)
         for ident, record in records.items():
-            pipe.set(keys.replay(ident), _ENCODER.encode(record), ex=keys.REPLAY_TTL_SECONDS)
+            value = _ENCODER.encode(record)
+            pipe.set(keys.replay(ident), value, ex=keys.REPLAY_TTL_SECONDS)
+            pipe.set(content_key(scope, calls[ident]), value, ex=keys.REPLAY_TTL_SECONDS)
         try:
             await pipe.execute()
         except (RedisError, OSError):
@@ -121,7 +142,7 @@ class SignatureCollector:
 
     def __init__(self) -> None:
         self.parts: list[OutputPart] = []
-        self._open: dict[int, list[str]] = {}
+        self._open: dict[int, list[str]] = {}  # block -> [thinking text or arguments, signature]
         self._kinds: dict[int, BlockStart] = {}
 
     def observe(self, events: Iterable[StreamEvent]) -> None:
@@ -131,6 +152,8 @@ class SignatureCollector:
                 self._open[event.index] = ["", ""]  # text, signature
             elif isinstance(event, ThinkingDelta) and event.index in self._open:
                 self._open[event.index][0] += event.text
+            elif isinstance(event, ArgumentsDelta) and event.index in self._open:
+                self._open[event.index][0] += event.fragment
             elif isinstance(event, SignatureDelta) and event.index in self._open:
                 self._open[event.index][1] += event.signature
             elif isinstance(event, BlockStop) and event.index in self._open:
@@ -143,5 +166,10 @@ class SignatureCollector:
             self.parts.append(Thinking(text=text, signature=signature or None, redacted=start.redacted))
         else:
             self.parts.append(
-                ToolCall(id=start.tool_call_id or "", name=start.tool_name or "", signature=signature or None)
+                ToolCall(
+                    id=start.tool_call_id or "",
+                    name=start.tool_name or "",
+                    arguments=text or "{}",
+                    signature=signature or None,
+                )
             )

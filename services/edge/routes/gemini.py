@@ -30,6 +30,8 @@ async def gemini_models_post(request: Request[Any, Any, Any], rest: FromPath[str
     if method not in _METHODS or not model:
         error = NotFound(f"Unknown method '{method[:100]}'.", code="unknown_endpoint")
         return error_response(dialect, error, request_id_of(request))
-    context = RequestContext(path_model=model, path_stream=_METHODS[method])
-    endpoint = "gemini.stream_generate" if _METHODS[method] else "gemini.generate"
-    return await handle_chat(request, ChatRoute(dialect, endpoint, context))
+    stream = _METHODS[method]
+    context = RequestContext(path_model=model, path_stream=stream)
+    endpoint = "gemini.stream_generate" if stream else "gemini.generate"
+    array = stream and request.query_params.get("alt") != "sse"  # REST's default stream is a JSON array
+    return await handle_chat(request, ChatRoute(dialect, endpoint, context, json_array_stream=array))

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from services.fake_upstream.engine import Conversation, FakeAnswer
+from services.fake_upstream.engine import Conversation, FakeAnswer, is_fake_signature
 from services.fake_upstream.serving import bad_request, respond, text_of
 from shared import jsonx
 
@@ -54,6 +54,29 @@ def _read_turns(conversation: Conversation, messages: list[dict[str, Any]]) -> N
             break
 
 
+def _thinking_refusal(messages: list[dict[str, Any]]) -> str | None:
+    """With thinking on, the last assistant turn that called tools must start with its signed thinking."""
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].get("role") != "assistant":
+            continue
+        blocks = _blocks(messages[index].get("content"))
+        if not any(b.get("type") == "tool_use" for b in blocks):
+            return None
+        first = blocks[0] if blocks else {}
+        if first.get("type") == "redacted_thinking":
+            return None
+        if first.get("type") != "thinking":
+            return (
+                f"messages.{index}.content.0.type: Expected `thinking` or `redacted_thinking`, but found "
+                f"`{first.get('type')}`. When `thinking` is enabled, a final `assistant` message must start "
+                "with a thinking block."
+            )
+        if not is_fake_signature(first.get("signature"), str(first.get("thinking", ""))):
+            return f"messages.{index}.content.0: Invalid `signature` in `thinking` block"
+        return None
+    return None
+
+
 def read_conversation(body: dict[str, Any]) -> Conversation:
     conversation = Conversation(model=str(body.get("model", "")))
     system = text_of(body.get("system"))
@@ -69,6 +92,8 @@ def read_conversation(body: dict[str, Any]) -> Conversation:
         conversation.json_schema = fmt.get("schema") or {}
     thinking = body.get("thinking")
     conversation.wants_thinking = isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
+    if conversation.wants_thinking:
+        conversation.refusal = _thinking_refusal([m for m in body.get("messages", []) if isinstance(m, dict)])
     limit = body.get("max_tokens")
     conversation.max_tokens = limit if isinstance(limit, int) else None
     return conversation

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from services.fake_upstream.engine import Conversation, FakeAnswer
+from services.fake_upstream.engine import Conversation, FakeAnswer, is_fake_signature
 from services.fake_upstream.serving import bad_request, respond
 from shared import jsonx
 
@@ -202,6 +202,21 @@ def _count_tokens(body: dict[str, Any], model: str) -> web.Response:
     )
 
 
+def _signature_refusal(contents: Any, model: str) -> str | None:
+    """Gemini 3 refuses a model turn whose first function call comes back without its thoughtSignature."""
+    if "gemini-3" not in model or not isinstance(contents, list):
+        return None
+    for content in reversed(contents):
+        turn = _camel(content)
+        if turn.get("role") != "model":
+            continue
+        calls = [_camel(p) for p in _parts(turn) if "functionCall" in _camel(p)]
+        if calls and not is_fake_signature(calls[0].get("thoughtSignature")):
+            return "Function call is missing a thought_signature in functionCall parts."
+        return None
+    return None
+
+
 async def models_post(request: web.Request) -> web.StreamResponse:
     model, _, method = request.match_info["target"].rpartition(":")
     if method not in ("generateContent", "streamGenerateContent", "countTokens") or not model:
@@ -219,6 +234,7 @@ async def models_post(request: web.Request) -> web.StreamResponse:
         return bad_request(WIRE, "* GenerateContentRequest.contents: contents is not specified\n")
     conversation = read_conversation(body)
     conversation.model = model
+    conversation.refusal = _signature_refusal(_camel(body).get("contents"), model)
     if method == "generateContent":
         return await respond(request, WIRE, conversation, stream=False)
     if request.query.get("alt") == "sse":
