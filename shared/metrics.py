@@ -61,6 +61,12 @@ GATEWAY_OVERHEAD = Histogram(
 TOKENS = Counter("omniroute_tokens_total", "Tokens reported by upstreams.", ["direction", "provider", "model"])
 ACTIVE_STREAMS = Gauge("omniroute_active_streams", "Streams being relayed right now.", multiprocess_mode="livesum")
 REDIS_ERRORS = Counter("omniroute_redis_errors_total", "Redis operations that failed.", ["operation"])
+REDIS_ROUND_TRIPS = Histogram(
+    "omniroute_redis_round_trips_per_request",
+    "Redis round trips one client request made on its own behalf (usage appends are batched apart).",
+    ["route"],
+    buckets=(0, 1, 2, 3, 4, 6, 8),
+)
 USAGE_DROPPED = Counter(
     "omniroute_usage_events_dropped_total", "Usage events dropped because the edge buffer overflowed."
 )

@@ -101,12 +101,13 @@ def _combo(row: asyncpg.Record) -> ComboConfig:
         is_active=row["is_active"],
         steps=tuple(
             ComboStep(
-                model=str(step["model"]),
+                model=step.get("model"),
+                combo=step.get("combo"),
                 weight=int(step.get("weight", 1)),
                 connection_id=step.get("connectionId"),
             )
             for step in steps
-            if isinstance(step, dict) and "model" in step
+            if isinstance(step, dict) and (step.get("model") or step.get("combo"))
         ),
     )
 

@@ -20,6 +20,7 @@ __all__ = [
     "ConnectionConfig",
     "KeyConfig",
     "NodeConfig",
+    "PolicyConfig",
     "Snapshot",
     "SnapshotCodec",
 ]
@@ -71,7 +72,10 @@ class KeyConfig(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ComboStep(msgspec.Struct, frozen=True, kw_only=True):
-    model: str
+    """A `provider/model` target (optionally pinned to one connection), or a reference to another combo."""
+
+    model: str | None = None
+    combo: str | None = None
     weight: int = 1
     connection_id: str | None = None
 
@@ -79,9 +83,32 @@ class ComboStep(msgspec.Struct, frozen=True, kw_only=True):
 class ComboConfig(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
-    strategy: str = "priority"
+    strategy: str = "priority"  # priority|weighted|round-robin|random|least-used|cost-optimized|latency|p2c
     steps: tuple[ComboStep, ...] = ()
     is_active: bool = True
+
+
+class PolicyConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """A routing policy, evaluated at the edge in priority order (lowest first); the first match applies.
+
+    Conditions (all given ones must hold): the requested model matches one of `models` (globs), the
+    API key is one of `key_ids`, the UTC weekday is in `days` (0 = Monday) and the UTC hour is in
+    [`hour_from`, `hour_to`). Actions: `effect` allow/deny, `prefer_providers` (targets of these
+    providers first, in this order), `max_tokens` (a cap on what the client asked for).
+    """
+
+    id: str
+    name: str
+    priority: int = 100
+    enabled: bool = True
+    models: tuple[str, ...] = ()
+    key_ids: tuple[str, ...] = ()
+    days: tuple[int, ...] = ()
+    hour_from: int | None = None
+    hour_to: int | None = None
+    effect: str = "allow"  # "allow" | "deny"
+    prefer_providers: tuple[str, ...] = ()
+    max_tokens: int | None = None
 
 
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -91,6 +118,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     nodes: tuple[NodeConfig, ...] = ()
     keys: tuple[KeyConfig, ...] = ()
     combos: tuple[ComboConfig, ...] = ()
+    policies: tuple[PolicyConfig, ...] = ()
     aliases: dict[str, str] = msgspec.field(default_factory=dict)
     settings: dict[str, Any] = msgspec.field(default_factory=dict)
 
