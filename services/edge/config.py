@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from shared.config.snapshot import ConnectionConfig, KeyConfig, NodeConfig, Snapshot
+from shared.config.resilience import routing_settings
+from shared.config.snapshot import ComboConfig, ConnectionConfig, KeyConfig, NodeConfig, PolicyConfig, Snapshot
 from shared.formats.base import UpstreamCall
 from shared.providers.catalog import PROVIDERS, find_provider
 from shared.providers.spec import AuthStyle, Price, ProviderSpec, UrlStyle
@@ -112,13 +113,30 @@ def _upstream(connection: ConnectionConfig) -> Upstream | None:
 
 
 class EdgeConfig:
-    __slots__ = ("_by_provider", "_model_owners", "aliases", "keys_by_hash", "settings", "version")
+    __slots__ = (
+        "_by_provider",
+        "_model_owners",
+        "aliases",
+        "combos",
+        "idempotency",
+        "keys_by_hash",
+        "policies",
+        "rate_limits",
+        "resilience",
+        "settings",
+        "version",
+    )
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.version = snapshot.version
         self.keys_by_hash: dict[str, KeyConfig] = {key.key_hash: key for key in snapshot.keys}
         self.aliases = dict(snapshot.aliases)
         self.settings = dict(snapshot.settings)
+        self.combos: dict[str, ComboConfig] = {c.name: c for c in snapshot.combos if c.is_active}
+        self.policies: tuple[PolicyConfig, ...] = tuple(
+            sorted((p for p in snapshot.policies if p.enabled), key=lambda p: (p.priority, p.name))
+        )
+        self.resilience, self.rate_limits, self.idempotency = routing_settings(self.settings)
         by_provider: dict[str, list[Upstream]] = {}
         for connection in sorted(snapshot.connections, key=lambda c: (c.priority, c.name, c.id)):
             upstream = _upstream(connection) if connection.is_active else None
@@ -156,6 +174,20 @@ class EdgeConfig:
     def provider_ids(self) -> list[str]:
         return list(self._by_provider)
 
+    def upstreams_of(self, provider: str) -> tuple[Upstream, ...]:
+        """Active connections of one provider (catalog id or node prefix), best priority first."""
+        return self._by_provider.get(provider, ())
+
+    def provider_id(self, prefix: str) -> str | None:
+        """The provider a model prefix names: a catalog id or alias, or a node prefix."""
+        spec = find_provider(prefix)
+        provider = spec.id if spec is not None else prefix.lower()
+        return provider if provider in self._by_provider else None
+
+    def owners_of(self, model: str) -> tuple[Upstream, ...]:
+        """Connections whose provider lists this bare model."""
+        return self._model_owners.get(model, ())
+
     def upstreams(self) -> Iterable[Upstream]:
         for items in self._by_provider.values():
             yield from items
@@ -167,4 +199,6 @@ class EdgeConfig:
             for upstream in upstreams:
                 for model in sorted(upstream.models):
                     seen.setdefault(f"{provider}/{model}", provider)
+        for name in self.combos:
+            seen.setdefault(name, "combo")
         return sorted(seen.items())
