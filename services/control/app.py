@@ -27,9 +27,18 @@ from services.control.errors import EXCEPTION_HANDLERS
 from services.control.ops import healthz, metrics_endpoint, openapi_json, readyz
 from services.control.publish import SnapshotPublisher
 from services.control.resources.audit.controller import audit_log
+from services.control.resources.combos.controller import CombosController
 from services.control.resources.keys.controller import KeysController
+from services.control.resources.models.aliases import AliasesController
+from services.control.resources.models.catalog import models_catalog
 from services.control.resources.nodes.controller import ProviderNodesController
+from services.control.resources.policies.controller import PoliciesController
 from services.control.resources.providers.controller import ProvidersController
+from services.control.resources.settings.controller import (
+    IdempotencySettingsController,
+    RateLimitController,
+    ResilienceController,
+)
 from services.control.resources.usage.controller import UsageController
 from services.control.state import ControlState
 from shared import metrics
@@ -96,7 +105,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
     protected = Router(
         path="/",
         guards=[admin_guard],
-        route_handlers=[ProvidersController, ProviderNodesController, KeysController, UsageController, audit_log],
+        route_handlers=[
+            ProvidersController,
+            ProviderNodesController,
+            KeysController,
+            UsageController,
+            audit_log,
+            AliasesController,
+            models_catalog,
+            CombosController,
+            PoliciesController,
+            ResilienceController,
+            RateLimitController,
+            IdempotencySettingsController,
+        ],
     )
     return Litestar(
         route_handlers=[login, logout, healthz, readyz, metrics_endpoint, openapi_json, protected],

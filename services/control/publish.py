@@ -23,6 +23,7 @@ from shared.config.snapshot import (
     ConnectionConfig,
     KeyConfig,
     NodeConfig,
+    PolicyConfig,
     Snapshot,
     SnapshotCodec,
 )
@@ -112,6 +113,23 @@ def _combo(row: asyncpg.Record) -> ComboConfig:
     )
 
 
+def _policy(row: asyncpg.Record) -> PolicyConfig:
+    return PolicyConfig(
+        id=str(row["id"]),
+        name=row["name"],
+        priority=row["priority"],
+        enabled=row["enabled"],
+        models=tuple(row["models"]),
+        key_ids=tuple(str(key) for key in row["key_ids"]),
+        days=tuple(row["days"]),
+        hour_from=row["hour_from"],
+        hour_to=row["hour_to"],
+        effect=row["effect"],
+        prefer_providers=tuple(row["prefer_providers"]),
+        max_tokens=row["max_tokens"],
+    )
+
+
 class SnapshotPublisher:
     def __init__(
         self, pool: asyncpg.Pool, redis: Redis, codec: SnapshotCodec, cipher: FieldCipher, interval: float
@@ -136,6 +154,7 @@ class SnapshotPublisher:
                    WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())"""
             )
             combos = await conn.fetch("SELECT * FROM combos ORDER BY name")
+            policies = await conn.fetch("SELECT * FROM policies WHERE enabled ORDER BY priority, name, id")
             aliases = await conn.fetch("SELECT alias, model FROM model_aliases")
             settings = await conn.fetch("SELECT key, value FROM settings")
         return Snapshot(
@@ -145,6 +164,7 @@ class SnapshotPublisher:
             nodes=tuple(_node(row, self._cipher) for row in nodes),
             keys=tuple(_key(row) for row in keys),
             combos=tuple(_combo(row) for row in combos),
+            policies=tuple(_policy(row) for row in policies),
             aliases={row["alias"]: row["model"] for row in aliases},
             settings={row["key"]: row["value"] for row in settings},
         )

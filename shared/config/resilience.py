@@ -47,7 +47,7 @@ class KeyLimits(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 class RateLimitSettings(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     enabled: bool = True
-    key_defaults: KeyLimits = KeyLimits()
+    key_defaults: KeyLimits = msgspec.field(default_factory=KeyLimits)
     fallback_divisor: int = 2  # when Redis is unreachable each edge allows limit / this, locally
 
 

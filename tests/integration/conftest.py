@@ -34,7 +34,8 @@ async def pool(pg_url: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture
 async def clean_db(pool: asyncpg.Pool) -> None:
     await pool.execute(
-        "TRUNCATE provider_connections, provider_nodes, api_keys, combos, model_aliases, settings, audit_log, usage_events"
+        "TRUNCATE provider_connections, provider_nodes, api_keys, combos, model_aliases, policies, settings, audit_log,"
+        " usage_events"
     )
 
 

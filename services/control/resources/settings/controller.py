@@ -1,0 +1,124 @@
+"""/api/resilience, /api/rate-limit, /api/settings/idempotency: typed settings rows every edge reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, patch, put
+from litestar.params import JSONBody
+
+from services.control import audit
+from services.control.context import actor_of, control_state
+from services.control.resources.settings.rules import IDEMPOTENCY, RATE_LIMIT, RESILIENCE, SettingsRow, merged, typed
+from shared.config.resilience import IdempotencySettings, ResilienceSettings
+
+__all__ = ["IdempotencySettingsController", "RateLimitController", "ResilienceController"]
+
+
+class ResilienceAnswer(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What /api/resilience answers: the settings, and (`state`) the live breaker and cooldown state.
+
+    `state` is the place for what the edges share in Redis (breakers per provider, cooldowns per
+    connection); it is omitted while the control plane does not read that state.
+    """
+
+    settings: ResilienceSettings
+    state: dict[str, Any] | None = None
+
+
+async def _read(request: Request[Any, Any, Any], row: SettingsRow) -> Any:
+    stored = await control_state(request).pool.fetchval("SELECT value FROM settings WHERE key = $1", row.key)
+    return typed(row, stored)
+
+
+async def _write(request: Request[Any, Any, Any], row: SettingsRow, change: dict[str, Any]) -> Any:
+    """Merge the given fields into the row, in one transaction with its audit entry; publishes a snapshot."""
+    state = control_state(request)
+    async with state.writer.transaction() as conn:
+        stored = await conn.fetchval("SELECT value FROM settings WHERE key = $1 FOR UPDATE", row.key)
+        overrides, value = merged(row, stored, change)
+        await conn.execute(
+            """INSERT INTO settings (key, value) VALUES ($1, $2)
+               ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()""",
+            row.key,
+            overrides,
+        )
+        await audit.record(
+            conn,
+            actor_of(request),
+            "settings.updated",
+            "settings",
+            row.key,
+            msgspec.to_builtins(typed(row, stored)),
+            msgspec.to_builtins(value),
+        )
+    return value
+
+
+def _json(value: Any) -> dict[str, Any]:
+    result: dict[str, Any] = msgspec.to_builtins(value)
+    return result
+
+
+def _unwrapped(data: dict[str, Any]) -> dict[str, Any]:
+    """Accept GET's own shape back (`{"settings": {...}}`) as well as the bare fields."""
+    inner = data.get("settings")
+    return inner if len(data) == 1 and isinstance(inner, dict) else data
+
+
+class ResilienceController(Controller):
+    path = "/api/resilience"
+    tags = ["resilience"]
+
+    @get("/")
+    async def get_resilience(self, request: Request[Any, Any, Any]) -> ResilienceAnswer:
+        """Breaker, cooldown, timeout, retry and connection-choice settings (defaults where unset)."""
+        return ResilienceAnswer(settings=await _read(request, RESILIENCE))
+
+    @put("/")
+    async def put_resilience(self, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]) -> ResilienceAnswer:
+        """Merge the given fields into the stored settings."""
+        return ResilienceAnswer(settings=await _write(request, RESILIENCE, _unwrapped(data)))
+
+    @patch("/")
+    async def patch_resilience(
+        self, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]
+    ) -> ResilienceAnswer:
+        """Merge the given fields into the stored settings."""
+        return ResilienceAnswer(settings=await _write(request, RESILIENCE, _unwrapped(data)))
+
+
+class RateLimitController(Controller):
+    path = "/api/rate-limit"
+    tags = ["rate-limit"]
+
+    # RateLimitSettings carries a struct default (KeyLimits()) the OpenAPI renderer cannot serialise,
+    # so these two answer its JSON form.
+    @get("/")
+    async def get_rate_limit(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        """Global rate-limit settings (shared.config.resilience.RateLimitSettings, defaults where unset)."""
+        return _json(await _read(request, RATE_LIMIT))
+
+    @put("/")
+    async def put_rate_limit(self, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+        """Merge the given fields (`keyDefaults` field by field) into the stored settings."""
+        return _json(await _write(request, RATE_LIMIT, data))
+
+
+class IdempotencySettingsController(Controller):
+    path = "/api/settings/idempotency"
+    tags = ["settings"]
+
+    @get("/")
+    async def get_idempotency(self, request: Request[Any, Any, Any]) -> IdempotencySettings:
+        result: IdempotencySettings = await _read(request, IDEMPOTENCY)
+        return result
+
+    @put("/")
+    async def put_idempotency(
+        self, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]
+    ) -> IdempotencySettings:
+        """Merge the given fields into the stored settings."""
+        result: IdempotencySettings = await _write(request, IDEMPOTENCY, data)
+        return result
