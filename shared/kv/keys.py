@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 __all__ = [
+    "BREAKER_PREFIX",
+    "BREAKER_TTL_MS",
     "CONFIG_ANNOUNCE_CHANNEL",
     "CONFIG_CURRENT",
+    "COOLDOWN_PREFIX",
+    "IDEMPOTENCY_PREFIX",
+    "MAX_RETRY_AFTER_MS",
+    "RATELIMIT_PREFIX",
     "REPLAY_PREFIX",
     "REPLAY_TTL_SECONDS",
+    "SEMAPHORE_PREFIX",
+    "SESSION_PREFIX",
     "USAGE_DEAD_LETTERS",
     "USAGE_GROUP",
     "USAGE_STREAM",
+    "breaker",
+    "breaker_probe",
+    "cooldown",
+    "cooldown_level",
+    "idempotency",
+    "ratelimit",
     "replay",
     "replay_by_content",
+    "semaphore",
+    "session",
 ]
 
 PREFIX = "omni:"
@@ -39,3 +55,79 @@ def replay(tool_call_id: str) -> str:
 def replay_by_content(digest: str) -> str:
     """For clients that drop tool call ids (the ollama SDK): the call's content, scoped to one API key."""
     return REPLAY_PREFIX + "c:" + digest
+
+
+# Routing statistics shared by the fleet: rotation/use counters and recent latencies per target.
+def routing_counter(name: str) -> str:
+    return PREFIX + "route:n:" + name
+
+
+def routing_latency(target: str) -> str:
+    return PREFIX + "route:lat:" + target
+
+
+# Shared-state primitives of the edge fleet. Names with a `{...}` part keep the keys of one
+# primitive instance in one Redis Cluster slot (hash tag).
+
+# Circuit breaker per provider: hash {state, failures, until, period}; absent = closed with no failures.
+BREAKER_PREFIX = PREFIX + "breaker:"
+# The breaker hash is forgotten after this long without a write (open periods are far shorter).
+BREAKER_TTL_MS = 24 * 3600 * 1000
+
+
+def breaker(provider: str) -> str:
+    return BREAKER_PREFIX + "{" + provider + "}"
+
+
+def breaker_probe(provider: str) -> str:
+    """The half-open probe lease (SET NX PX probe_ms): whoever holds it sends the one probe."""
+    return breaker(provider) + ":probe"
+
+
+# Cooldown per provider connection: a key living exactly as long as the cooldown, plus the
+# escalation level (expires after CooldownPolicy.level_ttl_ms without a new cooldown).
+COOLDOWN_PREFIX = PREFIX + "cooldown:"
+# Cap on a cooldown taken from an upstream Retry-After hint.
+MAX_RETRY_AFTER_MS = 24 * 3600 * 1000
+
+
+def cooldown(connection_id: str) -> str:
+    return COOLDOWN_PREFIX + "{" + connection_id + "}"
+
+
+def cooldown_level(connection_id: str) -> str:
+    return cooldown(connection_id) + ":level"
+
+
+# GCRA limiter: one TAT (theoretical arrival time, epoch ms) per limited key; expires when the TAT passes.
+RATELIMIT_PREFIX = PREFIX + "rl:"
+
+
+def ratelimit(key: str) -> str:
+    """`key` is built by the caller (e.g. "k:<api key id>:rpm"); it may carry its own hash tag."""
+    return RATELIMIT_PREFIX + key
+
+
+# Concurrency semaphore: ZSET of holders scored by lease expiry (epoch ms); expires with its last lease.
+SEMAPHORE_PREFIX = PREFIX + "sem:"
+
+
+def semaphore(key: str) -> str:
+    return SEMAPHORE_PREFIX + key
+
+
+# Idempotency record: hash {state, fp, owner, resp}; PX = lease while in progress, retention once done.
+IDEMPOTENCY_PREFIX = PREFIX + "idem:"
+
+
+def idempotency(scope_digest: str) -> str:
+    """`scope_digest` is the sha256 hex of the caller's scope key (API key id + idempotency key)."""
+    return IDEMPOTENCY_PREFIX + "{" + scope_digest + "}"
+
+
+# Session affinity: session key -> pinned connection id, sliding TTL.
+SESSION_PREFIX = PREFIX + "session:"
+
+
+def session(session_key: str) -> str:
+    return SESSION_PREFIX + session_key

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from shared.kv import keys
 from shared.kv.batch import Batch, MemoryStore, Slot
+from shared.kv.scripting import Lua
 
 __all__ = ["RoutingStats", "p95"]
 
@@ -42,8 +43,8 @@ def p95(samples: list[float]) -> float | None:
 
 class RoutingStats:
     def __init__(self, redis: Redis | None) -> None:
-        self._bump = redis.register_script(_BUMP) if redis is not None else None
-        self._record = redis.register_script(_RECORD_LATENCY) if redis is not None else None
+        self._bump = Lua(redis, _BUMP)
+        self._record = Lua(redis, _RECORD_LATENCY)
 
     def bump(self, batch: Batch, name: str) -> Slot[int]:
         """Increment a counter (a rotation or a use count) and return its new value."""
@@ -54,11 +55,7 @@ class RoutingStats:
             store.set(key, value, _STATS_TTL_MS)
             return value
 
-        return batch.call(
-            lambda pipe: self._bump(keys=[key], args=[_STATS_TTL_MS], client=pipe),  # type: ignore[misc]
-            memory,
-            int,
-        )
+        return batch.call(self._bump.call([key], [_STATS_TTL_MS]), memory, int)
 
     def counts(self, batch: Batch, names: list[str]) -> Slot[list[int]]:
         counter_keys = [keys.routing_counter(name) for name in names]
@@ -76,13 +73,8 @@ class RoutingStats:
             store.set(key, samples, _STATS_TTL_MS)
             return 1
 
-        return batch.call(
-            lambda pipe: self._record(  # type: ignore[misc]
-                keys=[key], args=[round(milliseconds, 1), _LATENCY_SAMPLES, _STATS_TTL_MS], client=pipe
-            ),
-            memory,
-            lambda _: None,
-        )
+        queue = self._record.call([key], [round(milliseconds, 1), _LATENCY_SAMPLES, _STATS_TTL_MS])
+        return batch.call(queue, memory, lambda _: None)
 
     def latencies(self, batch: Batch, targets: list[str]) -> Slot[list[list[float]]]:
         """Recent latencies per target, newest first (one LRANGE each, in the same pipeline)."""
