@@ -67,6 +67,26 @@ REDIS_ROUND_TRIPS = Histogram(
     ["route"],
     buckets=(0, 1, 2, 3, 4, 6, 8),
 )
+REDIS_FALLBACKS = Counter(
+    "omniroute_redis_fallback_total",
+    "Shared-state operations served by the process-local fallback because Redis was unreachable.",
+    ["operation"],
+)
+FALLBACKS = Counter(
+    "omniroute_fallbacks_total", "Attempts that failed and moved the request on to another target.", ["reason"]
+)
+ATTEMPT_FAILURES = Counter(
+    "omniroute_upstream_attempt_failures_total",
+    "Upstream attempts that failed, by provider and reason.",
+    ["provider", "reason"],
+)
+RATE_LIMITED = Counter("omniroute_rate_limited_total", "Requests refused by a gateway rate limit.", ["scope"])
+IDEMPOTENCY = Counter(
+    "omniroute_idempotency_total", "Requests carrying an idempotency key, by what happened.", ["outcome"]
+)
+BREAKER_TRANSITIONS = Counter(
+    "omniroute_breaker_events_total", "Circuit breaker events seen by this edge.", ["provider", "event"]
+)
 USAGE_DROPPED = Counter(
     "omniroute_usage_events_dropped_total", "Usage events dropped because the edge buffer overflowed."
 )

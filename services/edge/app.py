@@ -16,6 +16,7 @@ from litestar.types import Message, Scope
 from redis.asyncio import Redis
 
 from services.edge.context import request_id_of
+from services.edge.dispatch.fleet import Fleet
 from services.edge.errors import EXCEPTION_HANDLERS
 from services.edge.routes.chat import (
     anthropic_messages,
@@ -59,7 +60,9 @@ def _lifespan(settings: Settings) -> Any:
         session = create_session()
         holder = ConfigHolder()
         sink = UsageSink(UsageStream(redis), settings.usage_flush_ms, settings.usage_batch_size)
-        app.state.edge = EdgeState(settings=settings, redis=redis, holder=holder, session=session, usage=sink)
+        app.state.edge = EdgeState(
+            settings=settings, redis=redis, holder=holder, session=session, usage=sink, fleet=Fleet(redis)
+        )
         sync = SnapshotSync(
             redis, SnapshotCodec(settings.storage_encryption_key), holder, settings.snapshot_poll_seconds
         )

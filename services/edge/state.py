@@ -9,6 +9,7 @@ import aiohttp
 from litestar.connection import ASGIConnection
 from redis.asyncio import Redis
 
+from services.edge.dispatch.fleet import Fleet
 from services.edge.snapshot_sync import ConfigHolder
 from services.edge.usage_sink import UsageSink
 from shared.settings import Settings
@@ -23,6 +24,7 @@ class EdgeState:
     holder: ConfigHolder
     session: aiohttp.ClientSession
     usage: UsageSink
+    fleet: Fleet
 
 
 def edge_state(connection: ASGIConnection[Any, Any, Any, Any]) -> EdgeState:

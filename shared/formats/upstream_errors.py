@@ -8,6 +8,7 @@ credential is never the caller's fault and its text is never echoed (it may quot
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 
 from shared.canonical.errors import (
@@ -25,8 +26,29 @@ from shared.logs import redact
 __all__ = ["classify", "clean_message", "retry_after_seconds"]
 
 
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?")
+_RESET_HEADERS = ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens")
+
+
+def _duration_seconds(raw: str) -> float | None:
+    """OpenAI's reset durations: `20ms`, `1s`, `1.5s`, `6m0s`, `1h2m3s`."""
+    match = _DURATION.fullmatch(raw.strip())
+    if match is None or not any(match.groups()):
+        return None
+    hours, minutes, seconds, millis = (float(group) if group else 0.0 for group in match.groups())
+    return hours * 3600 + minutes * 60 + seconds + millis / 1000
+
+
+def _reset_seconds(headers: Mapping[str, str]) -> float | None:
+    """The longest of the upstream's rate-limit reset hints, when it gave no Retry-After."""
+    found = [_duration_seconds(headers[name]) for name in _RESET_HEADERS if headers.get(name)]
+    usable = [value for value in found if value is not None]
+    return max(usable) if usable else None
+
+
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait, from `retry-after-ms` or `Retry-After` (seconds); None when neither is usable."""
+    """Seconds to wait, from `retry-after-ms`, `Retry-After` (seconds) or the rate-limit reset
+    headers; None when none is usable."""
     raw_ms = headers.get("retry-after-ms")
     if raw_ms:
         try:
@@ -40,9 +62,9 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
         try:
             value = float(raw)
         except ValueError:
-            return None  # HTTP-date form: not worth trusting a skewed clock for
+            return _reset_seconds(headers)  # HTTP-date form: not worth trusting a skewed clock for
         return max(0.0, value) if math.isfinite(value) else None
-    return None
+    return _reset_seconds(headers)
 
 
 def clean_message(message: object) -> str | None:
@@ -54,7 +76,9 @@ def clean_message(message: object) -> str | None:
 def classify(status: int, headers: Mapping[str, str], message: str | None) -> GatewayError:
     if status == 429:
         wait = retry_after_seconds(headers)
-        extra = {"Retry-After": str(math.ceil(wait))} if wait is not None else {}
+        extra = (
+            {"Retry-After": str(math.ceil(wait)), "retry-after-ms": str(round(wait * 1000))} if wait is not None else {}
+        )
         return RateLimited(message or "The upstream provider is rate limiting requests.", headers=extra)
     if status in (401, 403):
         return UpstreamError("The upstream provider refused the gateway's credentials.", code="upstream_auth_error")

@@ -114,11 +114,11 @@ def test_an_upstream_error_event_is_relayed_in_band(e2e: E2EStack) -> None:
     assert "data: [DONE]" not in lines
 
 
-def test_a_stalled_stream_times_out_with_an_error_frame(e2e: E2EStack) -> None:
+def test_a_stream_stalled_after_its_first_event_ends_with_an_error_frame(e2e: E2EStack) -> None:
     body = {
         "model": MODEL,
         "stream": True,
-        "messages": [{"role": "user", "content": "[[fake stall_after_headers_ms=5000]]"}],
+        "messages": [{"role": "user", "content": "[[fake chunk_delay_ms=5000]]"}],
     }
     started = time.perf_counter()
     with httpx.stream(
@@ -128,6 +128,25 @@ def test_a_stalled_stream_times_out_with_an_error_frame(e2e: E2EStack) -> None:
         timeout=20,
         headers={"authorization": f"Bearer {e2e.key}"},
     ) as response:
+        assert response.status_code == 200
         lines = [line for line in response.iter_lines() if line]
     assert time.perf_counter() - started < 4.5  # idle timeout is 3 s in this stack
+    assert lines[0].startswith("data: {")
     assert "upstream_idle_timeout" in lines[-1]
+    assert "data: [DONE]" not in lines
+
+
+def test_a_stream_silent_after_its_headers_is_a_first_byte_timeout_before_anything_is_sent(e2e: E2EStack) -> None:
+    """Headers without an event are not a first byte: the request can still fail cleanly (or fall back)."""
+    body = {
+        "model": MODEL,
+        "stream": True,
+        "messages": [{"role": "user", "content": "[[fake stall_after_headers_ms=5000]]"}],
+    }
+    started = time.perf_counter()
+    response = httpx.post(
+        f"{e2e.edges[0]}/v1/chat/completions", json=body, timeout=20, headers={"authorization": f"Bearer {e2e.key}"}
+    )
+    assert time.perf_counter() - started < 4.5  # first-byte timeout is 3 s in this stack
+    assert response.status_code == 504
+    assert response.json()["error"]["code"] == "upstream_first_byte_timeout"

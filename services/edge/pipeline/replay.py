@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import msgspec
 from redis.asyncio import Redis
@@ -92,7 +92,9 @@ class ReplayStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
-    async def restore(self, request: ChatRequest, scope: str) -> ChatRequest:
+    async def restore(
+        self, request: ChatRequest, scope: str, round_trip: Callable[[], None] | None = None
+    ) -> ChatRequest:
         wanted = [
             part
             for message in request.messages
@@ -103,6 +105,8 @@ class ReplayStore:
         if not wanted:
             return request
         lookups = [keys.replay(call.id) for call in wanted] + [content_key(scope, call) for call in wanted]
+        if round_trip is not None:
+            round_trip()
         try:
             values = await self._redis.mget(lookups)
         except (RedisError, OSError):
@@ -118,10 +122,14 @@ class ReplayStore:
         messages = tuple(_restored(m, found) if m.role == "assistant" else m for m in request.messages)
         return msgspec.structs.replace(request, messages=messages)
 
-    async def save(self, parts: Sequence[OutputPart], origin: str, scope: str) -> None:
+    async def save(
+        self, parts: Sequence[OutputPart], origin: str, scope: str, round_trip: Callable[[], None] | None = None
+    ) -> None:
         records = records_for(parts, origin)
         if not records:
             return
+        if round_trip is not None:
+            round_trip()
         calls = {part.id: part for part in parts if isinstance(part, ToolCall)}
         pipe = self._redis.pipeline(transaction=False)
         for ident, record in records.items():

@@ -41,6 +41,7 @@ class Availability:
 
     breakers: dict[str, tuple[str, int]] = field(default_factory=dict)  # provider -> (state, retry_in_ms)
     cooldowns: dict[str, int] = field(default_factory=dict)  # connection id -> remaining ms
+    failing: set[str] = field(default_factory=set)  # providers whose breaker counts failures: a success clears them
     session_connection: str | None = None
 
 

@@ -370,7 +370,7 @@ def test_classify_rate_limits_with_retry_after() -> None:
     body = b'{"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded"}}'
     error = classify_error(429, {"retry-after": "7"}, body)
     assert isinstance(error, RateLimited)
-    assert error.headers == {"Retry-After": "7"}
+    assert error.headers == {"Retry-After": "7", "retry-after-ms": "7000"}
     assert error.retryable is True
     assert "exceeded" in error.message
 

@@ -24,13 +24,13 @@ def error(message: Any) -> bytes:
 def test_429_with_retry_after() -> None:
     exc = classify_error(429, CIMultiDict({"Retry-After": "2.5"}), error("too many requests"))
     assert isinstance(exc, RateLimited)
-    assert exc.headers == {"Retry-After": "3"}
+    assert exc.headers == {"Retry-After": "3", "retry-after-ms": "2500"}
     assert exc.retryable and exc.fallback_allowed
     assert exc.message == "too many requests"
 
 
 def test_429_with_retry_after_ms_and_without() -> None:
-    assert classify_error(429, CIMultiDict({"retry-after-ms": "1500"}), b"").headers == {"Retry-After": "2"}
+    assert classify_error(429, CIMultiDict({"retry-after-ms": "1500"}), b"").headers == {"Retry-After": "2", "retry-after-ms": "1500"}
     assert classify_error(429, CIMultiDict(), b"").headers == {}
 
 

@@ -1,0 +1,114 @@
+"""Before anything is sent: the policy that applies, the route, the session, and what admission reads.
+
+All of it comes from the in-memory snapshot and the request itself (no I/O).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import msgspec
+
+from services.edge.config import EdgeConfig
+from services.edge.routing.candidates import Candidate, Needs, needs
+from services.edge.routing.policy import PolicyDecision, evaluate
+from services.edge.routing.route import Route, resolve_route
+from shared.canonical.chat import ChatRequest, Message, Text
+from shared.canonical.errors import BadRequest, NotFound, PermissionDenied
+from shared.config.limits import NamedLimit, key_limits
+from shared.config.snapshot import KeyConfig
+from shared.formats.estimate import estimate_input_tokens
+
+__all__ = ["Plan", "make_plan", "preferred_first"]
+
+_MAX_SESSION_ID = 200
+_SESSION_HEADERS = ("x-session-id", "x_session_id")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    route: Route
+    needs: Needs
+    policy: PolicyDecision
+    chat: ChatRequest  # with the policy's max_tokens cap applied
+    capped: bool  # the cap changed the request: it must be rebuilt, not passed through
+    session_id: str | None  # shown to the caller as X-OmniRoute-Session-Id
+    session_key: str | None  # the fleet's key for it, scoped to the API key; None when routing has no choice
+    key_limits: tuple[NamedLimit, ...]
+    estimated_tokens: int
+
+
+def _text(message: Message) -> str:
+    return "".join(part.text for part in message.content if isinstance(part, Text))
+
+
+def _fingerprint(chat: ChatRequest) -> str:
+    """A conversation's identity without a session header: model, system prompt, first user message."""
+    system = "\n".join(_text(m) for m in chat.messages if m.role in ("system", "developer"))
+    first_user = next((_text(m) for m in chat.messages if m.role == "user"), "")
+    digest = hashlib.sha256("\x00".join((chat.model, system, first_user)).encode()).hexdigest()
+    return "fp-" + digest[:24]
+
+
+def _session_id(headers: Mapping[str, str], chat: ChatRequest) -> tuple[str, bool]:
+    """(session id, whether the caller named it)."""
+    for name in _SESSION_HEADERS:
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        value = raw.strip()
+        if not value or len(value) > _MAX_SESSION_ID or not value.isprintable():
+            raise BadRequest(f"X-Session-Id must be 1 to {_MAX_SESSION_ID} printable characters.", param="X-Session-Id")
+        return value, True
+    return _fingerprint(chat), False
+
+
+def _capped(chat: ChatRequest, cap: int | None) -> ChatRequest:
+    if cap is None or (chat.max_tokens is not None and chat.max_tokens <= cap):
+        return chat
+    return msgspec.structs.replace(chat, max_tokens=cap)
+
+
+def make_plan(
+    config: EdgeConfig, key: KeyConfig | None, chat: ChatRequest, model: str, headers: Mapping[str, str]
+) -> Plan:
+    key_id = key.id if key is not None else None
+    policy = evaluate(config.policies, model, key_id)
+    if policy.deny:
+        raise PermissionDenied(
+            f"The policy '{policy.name}' does not allow this request.", code="policy_denied", param="model"
+        )
+    route = resolve_route(config, model)
+    if route is None:
+        raise NotFound(
+            f"The model '{model[:200]}' does not exist or you do not have access to it.",
+            code="model_not_found",
+            param="model",
+        )
+    wanted = needs(route, config)
+    capped = _capped(chat, policy.max_tokens)
+    session_id, named = _session_id(headers, chat)
+    choice = len(wanted.connections) > 1
+    session_key = f"{key_id or 'anonymous'}:{session_id}" if choice else None
+    limits = key_limits(key, config.rate_limits.key_defaults) if key is not None and config.rate_limits.enabled else []
+    return Plan(
+        route=route,
+        needs=wanted,
+        policy=policy,
+        chat=capped,
+        capped=capped is not chat,
+        session_id=session_id if named or choice else None,
+        session_key=session_key,
+        key_limits=tuple(limits),
+        estimated_tokens=estimate_input_tokens(chat),
+    )
+
+
+def preferred_first(found: list[Candidate], providers: tuple[str, ...]) -> list[Candidate]:
+    """A policy's preferred providers go first, in the policy's order; the rest keep theirs."""
+    if not providers:
+        return found
+    rank = {provider: i for i, provider in enumerate(providers)}
+    return sorted(found, key=lambda c: rank.get(c.step.provider, len(rank)))
