@@ -30,7 +30,10 @@ def test_429_with_retry_after() -> None:
 
 
 def test_429_with_retry_after_ms_and_without() -> None:
-    assert classify_error(429, CIMultiDict({"retry-after-ms": "1500"}), b"").headers == {"Retry-After": "2", "retry-after-ms": "1500"}
+    assert classify_error(429, CIMultiDict({"retry-after-ms": "1500"}), b"").headers == {
+        "Retry-After": "2",
+        "retry-after-ms": "1500",
+    }
     assert classify_error(429, CIMultiDict(), b"").headers == {}
 
 

@@ -305,7 +305,12 @@ def error_body(message: Any) -> bytes:
 def test_429_is_rate_limited_with_retry_after(headers: dict[str, str], expected: dict[str, str]) -> None:
     error = classify_error(429, headers, error_body("Rate limit reached"))
     assert isinstance(error, RateLimited)
-    assert (error.status, {k: v for k, v in error.headers.items() if k == "Retry-After"}, error.message, error.retryable) == (429, expected, "Rate limit reached", True)
+    assert (
+        error.status,
+        {k: v for k, v in error.headers.items() if k == "Retry-After"},
+        error.message,
+        error.retryable,
+    ) == (429, expected, "Rate limit reached", True)
 
 
 @pytest.mark.parametrize("status", [401, 403])
