@@ -12,12 +12,12 @@ import logging
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.edge.config import EdgeConfig
 from shared import metrics
 from shared.config.snapshot import SnapshotCodec
 from shared.crypto import DecryptionError
 from shared.kv import keys
 from shared.kv.config_channel import ConfigChannel
+from shared.routing.config import EdgeConfig
 
 __all__ = ["ConfigHolder", "SnapshotSync"]
 

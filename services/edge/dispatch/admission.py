@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from services.edge.config import EdgeConfig
 from services.edge.dispatch.fleet import Fleet, Trips
 from services.edge.dispatch.limits import Decided, limit_headers, refusal
-from services.edge.routing.candidates import Availability, Needs
-from services.edge.routing.order import Signals
 from shared.canonical.errors import RateLimited
 from shared.config.limits import NamedLimit, scaled
 from shared.kv.batch import Batch, Slot
 from shared.kv.breaker import BreakerView
 from shared.kv.ratelimit import LimitDecision
+from shared.routing.candidates import Availability, Needs
+from shared.routing.config import EdgeConfig
+from shared.routing.order import Signals
 
 __all__ = ["Admission", "admit", "cost_of", "use_counter"]
 

@@ -22,12 +22,10 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from services.edge.config import EdgeConfig, Upstream
 from services.edge.dispatch.admission import cost_of
 from services.edge.dispatch.attempts import Attempt, effect_of, exhausted, retry_hint_ms, same_target_retry
 from services.edge.dispatch.fleet import Fleet, Trips
 from services.edge.dispatch.limits import Decided, refusal
-from services.edge.routing.candidates import Candidate, Skipped
 from services.edge.upstream import iter_chunks, open_attempt, read_body
 from shared import metrics
 from shared.canonical.chat import ChatRequest
@@ -39,6 +37,8 @@ from shared.kv.batch import Batch, Slot
 from shared.kv.breaker import BreakerPolicy, BreakerView
 from shared.kv.cooldown import CooldownPolicy
 from shared.kv.ratelimit import LimitDecision
+from shared.routing.candidates import Candidate, Skipped
+from shared.routing.config import EdgeConfig, Upstream
 from shared.settings import Timeouts
 
 __all__ = ["Builder", "Dispatcher", "Opened", "Prepared", "attempt_timeouts", "breaker_policy", "cooldown_policy"]

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from urllib.parse import parse_qs
 
-from services.edge.config import EdgeConfig
 from shared.canonical.errors import AuthenticationError, PermissionDenied
 from shared.config.snapshot import KeyConfig
 from shared.crypto import hash_api_key
+from shared.routing.config import EdgeConfig
 
 __all__ = ["authenticate", "check_model_allowed", "presented_key"]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from services.edge.config import Target
 from shared.canonical.chat import ChatRequest
 from shared.canonical.errors import BadRequest
+from shared.routing.config import Target
 
 __all__ = ["check_translatable"]
 

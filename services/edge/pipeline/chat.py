@@ -20,7 +20,6 @@ import msgspec
 from litestar import Request, Response
 from litestar.response import Stream
 
-from services.edge.config import EdgeConfig, Target
 from services.edge.context import request_id_of
 from services.edge.dispatch.admission import Admission, admit
 from services.edge.dispatch.dispatcher import Dispatcher, Opened, Prepared, attempt_timeouts
@@ -34,7 +33,6 @@ from services.edge.pipeline.plan import Plan, make_plan, preferred_first
 from services.edge.pipeline.relay import StreamRelay
 from services.edge.pipeline.replay import ReplayStore, SignatureCollector
 from services.edge.pipeline.signatures import SignatureTagger, attribute, keep_for, tag_result
-from services.edge.routing.candidates import Candidate, candidates
 from services.edge.state import EdgeState, edge_state
 from services.edge.upstream import iter_chunks
 from shared import metrics
@@ -45,6 +43,8 @@ from shared.formats.base import BuildOptions, Dialect, ParsedRequest, RequestCon
 from shared.formats.registry import get_dialect
 from shared.kv.idempotency import StoredResponse
 from shared.pricing import format_usd
+from shared.routing.candidates import Candidate, candidates
+from shared.routing.config import EdgeConfig, Target
 from shared.settings import Timeouts
 from shared.sse import SSEParser
 

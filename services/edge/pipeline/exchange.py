@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 
-from services.edge.config import Target
 from services.edge.usage_sink import UsageSink
 from shared import metrics
 from shared.canonical.usage import Usage
 from shared.config.snapshot import KeyConfig
 from shared.kv.usage_stream import UsageEvent
 from shared.pricing import cost_micros
+from shared.routing.config import Target
 
 __all__ = ["CLIENT_CLOSED", "Exchange"]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from functools import partial
 
-from services.edge.config import EdgeConfig
 from services.edge.dispatch.admission import Admission, use_counter
 from services.edge.dispatch.attempts import effect_of
 from services.edge.dispatch.dispatcher import Opened, breaker_policy
@@ -20,6 +19,7 @@ from services.edge.pipeline.plan import Plan
 from shared.canonical.errors import GatewayError
 from shared.canonical.usage import Usage
 from shared.kv.batch import Batch
+from shared.routing.config import EdgeConfig
 
 __all__ = ["settle_answer"]
 

@@ -11,15 +11,15 @@ from dataclasses import dataclass
 
 import msgspec
 
-from services.edge.config import EdgeConfig
-from services.edge.routing.candidates import Candidate, Needs, needs
-from services.edge.routing.policy import PolicyDecision, evaluate
-from services.edge.routing.route import Route, resolve_route
 from shared.canonical.chat import ChatRequest, Message, Text
 from shared.canonical.errors import BadRequest, NotFound, PermissionDenied
 from shared.config.limits import NamedLimit, key_limits
 from shared.config.snapshot import KeyConfig
 from shared.formats.estimate import estimate_input_tokens
+from shared.routing.candidates import Candidate, Needs, needs
+from shared.routing.config import EdgeConfig
+from shared.routing.policy import PolicyDecision, evaluate
+from shared.routing.route import Route, resolve_route
 
 __all__ = ["Plan", "make_plan", "preferred_first"]
 

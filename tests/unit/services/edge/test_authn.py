@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from services.edge.config import EdgeConfig
 from services.edge.pipeline.authn import authenticate, check_model_allowed, presented_key
 from shared.canonical.errors import AuthenticationError, PermissionDenied
 from shared.config.snapshot import KeyConfig, Snapshot
 from shared.crypto import hash_api_key
+from shared.routing.config import EdgeConfig
 
 GOOD = "sk-omni-good"
 OLD = "sk-omni-old"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.edge.config import EdgeConfig
 from shared.config.snapshot import ConnectionConfig, Snapshot
 from shared.formats.base import UpstreamCall
+from shared.routing.config import EdgeConfig
 
 
 def connection(ident: str, provider: str, priority: int = 1, **extra: object) -> ConnectionConfig:

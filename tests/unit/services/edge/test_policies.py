@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.edge.routing.policy import PolicyDecision, evaluate
 from shared.config.snapshot import PolicyConfig
+from shared.routing.policy import PolicyDecision, evaluate
 
 MONDAY_NOON = datetime(2026, 11, 23, 12, tzinfo=UTC)
 

@@ -7,11 +7,11 @@ from collections import Counter
 
 import pytest
 
-from services.edge.config import EdgeConfig
-from services.edge.routing.candidates import Availability, candidates, needs
-from services.edge.routing.order import Signals, order
-from services.edge.routing.route import Combo, Step, resolve_route
 from shared.config.snapshot import ComboConfig, ComboStep, ConnectionConfig, Snapshot
+from shared.routing.candidates import Availability, candidates, needs
+from shared.routing.config import EdgeConfig
+from shared.routing.order import Signals, order
+from shared.routing.route import Combo, Step, resolve_route
 
 
 def conn(ident: str, provider: str, priority: int = 1, **extra: object) -> ConnectionConfig:

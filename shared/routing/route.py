@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.edge.config import EdgeConfig
+from shared.routing.config import EdgeConfig
 
 __all__ = ["MAX_DEPTH", "Combo", "Route", "Step", "resolve_route"]
 

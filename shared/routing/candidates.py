@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from services.edge.config import EdgeConfig, Target, Upstream
-from services.edge.routing.order import Signals, order
-from services.edge.routing.route import Combo, Route, Step
+from shared.routing.config import EdgeConfig, Target, Upstream
+from shared.routing.order import Signals, order
+from shared.routing.route import Combo, Route, Step
 
 __all__ = ["Availability", "Candidate", "Needs", "Skipped", "candidates", "needs"]
 
