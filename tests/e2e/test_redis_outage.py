@@ -37,9 +37,12 @@ def outage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[E2EStack,
         server.stop()
 
 
-def chat(stack: E2EStack) -> httpx.Response:
+def chat(stack: E2EStack, key: str | None = None) -> httpx.Response:
     return httpx.post(
-        f"{stack.edges[0]}/v1/chat/completions", json=BODY, headers={"authorization": f"Bearer {stack.key}"}, timeout=10
+        f"{stack.edges[0]}/v1/chat/completions",
+        json=BODY,
+        headers={"authorization": f"Bearer {key or stack.key}"},
+        timeout=10,
     )
 
 
@@ -47,13 +50,24 @@ def test_edges_serve_through_a_redis_restart_and_usage_is_not_lost(
     outage: tuple[E2EStack, PrivateRedis],
 ) -> None:
     stack, server = outage
+    limited = stack.create_key("limited", maxRequestsPerMinute=4)["key"]
     before = chat(stack)
     assert before.status_code == 200
     stack.wait_usage_rows([before.headers["x-omniroute-request-id"]])
+    deadline = time.monotonic() + 5
+    while chat(stack, limited).status_code != 200:  # the edge has the new key
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
 
     server.stop()
     during = [chat(stack) for _ in range(3)]
     assert [r.status_code for r in during] == [200, 200, 200]  # auth and config come from memory
+    # Limits fall back to this process, at limit / fallbackDivisor (2): 4 per minute -> 2 here.
+    local = [chat(stack, limited) for _ in range(3)]
+    assert [r.status_code for r in local] == [200, 200, 429]
+    assert int(local[2].headers["retry-after"]) >= 1
+    metrics = httpx.get(f"{stack.edges[0]}/metrics").text
+    assert 'omniroute_redis_fallback_total{operation="admission"}' in metrics
     assert httpx.get(f"{stack.edges[0]}/readyz").status_code == 503  # honest about Redis
     time.sleep(3)  # long enough for every background loop to notice and back off
     assert stack.stack.supervisor.dead() is None  # nobody crashed
