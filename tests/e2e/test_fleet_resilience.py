@@ -265,3 +265,48 @@ def test_a_plain_request_makes_at_most_two_redis_round_trips(fleet: E2EStack) ->
     assert metric_sum(fleet, f"{name}_count", route="ollama.chat") == 30
     assert metric_sum(fleet, f"{name}_bucket", route="ollama.chat", le="2.0") == 30
     assert metric_sum(fleet, f"{name}_sum", route="ollama.chat") >= 30  # admission at least
+
+
+def test_a_combo_is_listed_and_rotated_as_one_by_every_edge(fleet: E2EStack) -> None:
+    name = f"rr-{uuid.uuid4().hex[:8]}"
+    first, second = _model(), _model()
+    created = fleet.admin.post(
+        "/api/combos",
+        json={"name": name, "strategy": "round-robin", "models": [f"openai/{first}", f"openai/{second}"]},
+    )
+    assert created.status_code == 201, created.text
+    wait_config_everywhere(fleet)
+    for edge in fleet.edges:
+        listing = httpx.get(f"{edge}/v1/models", headers={"authorization": f"Bearer {fleet.key}"}).json()["data"]
+        assert {"combo"} == {m["owned_by"] for m in listing if m["id"] == name}
+
+    for i in range(6):  # one shared rotation counter: the fleet alternates, whichever edge answers
+        assert _chat(fleet, i, name, f"turn {i}")().status_code == 200
+    models = [entry["model"] for entry in ledger(fleet) if entry["model"] in (first, second)]
+    assert models == [first, second] * 3
+
+
+def test_a_priority_combo_falls_back_in_order_and_lists_every_attempt_when_all_fail(fleet: E2EStack) -> None:
+    name = f"chain-{uuid.uuid4().hex[:8]}"
+    first, second = _model(), _model()
+    created = fleet.admin.post(
+        "/api/combos", json={"name": name, "strategy": "priority", "models": [f"openai/{first}", f"openai/{second}"]}
+    )
+    assert created.status_code == 201, created.text
+    wait_config_everywhere(fleet)
+    script(fleet, {"status": 404}, model=first)
+    answer = _chat(fleet, 0, name, "try the chain")()
+    assert answer.status_code == 200
+    assert answer.headers["x-omniroute-model"] == second
+    # 404 moved on to the second model; both connections of the first were asked
+    assert [e["model"] for e in ledger(fleet) if e["model"] in (first, second)] == [first, first, second]
+
+    script(fleet, {"status": 404}, model=second)
+    failed = _chat(fleet, 1, name, "all fail")()
+    assert failed.status_code == 502
+    message = failed.json()["error"]["message"]
+    assert failed.json()["error"]["code"] == "all_targets_failed"
+    for model in (first, second):
+        assert f"openai/{model} via 'fake'" in message
+        assert f"openai/{model} via 'secondary'" in message
+    assert _chat(fleet, 2, "no-such-model-anywhere")().status_code == 404
