@@ -18,7 +18,6 @@ from shared.providers.spec import AuthStyle, Price, ProviderSpec, UrlStyle
 
 __all__ = ["EdgeConfig", "Target", "Upstream"]
 
-_MAX_ALIAS_DEPTH = 4
 _AZURE_API_VERSION = "2024-10-21"
 
 
@@ -155,21 +154,6 @@ class EdgeConfig:
     @classmethod
     def empty(cls) -> EdgeConfig:
         return cls(Snapshot(version=0, published_at=0.0))
-
-    def resolve(self, model: str) -> tuple[Target, ...]:
-        """Targets for a client model string, best first; empty when nothing serves it."""
-        for _ in range(_MAX_ALIAS_DEPTH):
-            alias = self.aliases.get(model)
-            if alias is None:
-                break
-            model = alias
-        prefix, slash, rest = model.partition("/")
-        if slash and rest:
-            spec = find_provider(prefix)
-            provider = spec.id if spec is not None else prefix.lower()  # a node's prefix is its provider id
-            if provider in self._by_provider:
-                return tuple(Target(upstream, rest) for upstream in self._by_provider[provider])
-        return tuple(Target(upstream, model) for upstream in self._model_owners.get(model, ()))
 
     def provider_ids(self) -> list[str]:
         return list(self._by_provider)

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
-MAX_ALIAS_CHAIN = 4  # the edge follows at most this many aliases (shared/routing/config.py)
+MAX_ALIAS_CHAIN = 4  # aliases on one chain; the router follows up to shared/routing/route.py MAX_DEPTH
 MAX_COMBO_DEPTH = 5  # combos on the longest reference chain, the top one included
 
 _NAME = re.compile(NAME_PATTERN)

@@ -1,4 +1,8 @@
-"""POST /v1/messages/count_tokens: the provider's own count where it has one, else a local estimate."""
+"""POST /v1/messages/count_tokens: the provider's own count where it has one, else a local estimate.
+
+The model resolves like a request's (combos and aliases included) to its first target; when that
+provider cannot count right now (unreachable, rate limited, failing) the local estimate answers.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,9 @@ from shared.formats.anthropic.inbound import parse_count_request, render_count
 from shared.formats.base import BuildOptions, RequestContext, UpstreamCall
 from shared.formats.estimate import estimate_input_tokens
 from shared.formats.registry import get_dialect
+from shared.routing.candidates import Availability, candidates
+from shared.routing.order import Signals
+from shared.routing.route import resolve_route
 
 __all__ = ["count_tokens"]
 
@@ -37,31 +44,37 @@ async def _count(state: EdgeState, request: Request[Any, Any, Any]) -> int:
     key = authenticate(request.headers, request.scope["query_string"], config, state.settings.require_api_key)
     chat = parse_count_request(await request.body(), RequestContext()).request
     check_model_allowed(key, chat.model)
-    targets = config.resolve(chat.model)
-    if not targets:
+    route = resolve_route(config, chat.model)
+    found = candidates(route, config, Signals(), Availability())[0] if route is not None else []
+    if not found:
         raise NotFound(
             f"The model '{chat.model[:200]}' does not exist or you do not have access to it.",
             code="model_not_found",
             param="model",
         )
-    target = targets[0]
+    target = found[0].target  # the route's first target, as a request would try it
     counter = _counter(target.upstream.dialect)
     if counter is None:
         return estimate_input_tokens(chat)
     build, parse = counter
     call = build(chat, BuildOptions(model=target.model))
-    upstream = await open_attempt(
-        state.session,
-        target.upstream.url(call, target.model),
-        target.upstream.auth_headers + call.headers,
-        call.body,
-        state.settings.timeouts,
-        get_dialect(target.upstream.dialect).classify_error,
-    )
     try:
-        return parse(await read_body(upstream, state.settings.timeouts))
-    finally:
-        upstream.release()
+        upstream = await open_attempt(
+            state.session,
+            target.upstream.url(call, target.model),
+            target.upstream.auth_headers + call.headers,
+            call.body,
+            state.settings.timeouts,
+            get_dialect(target.upstream.dialect).classify_error,
+        )
+        try:
+            return parse(await read_body(upstream, state.settings.timeouts))
+        finally:
+            upstream.release()
+    except GatewayError as exc:
+        if not exc.fallback_allowed:
+            raise  # the request itself is wrong: another count would refuse it too
+        return estimate_input_tokens(chat)  # the provider cannot count right now: estimate
 
 
 @post("/v1/messages/count_tokens", status_code=200, include_in_schema=False)

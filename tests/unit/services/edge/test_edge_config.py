@@ -6,11 +6,20 @@ import pytest
 
 from shared.config.snapshot import ConnectionConfig, Snapshot
 from shared.formats.base import UpstreamCall
-from shared.routing.config import EdgeConfig
+from shared.routing.candidates import Availability, candidates
+from shared.routing.config import EdgeConfig, Target
+from shared.routing.order import Signals
+from shared.routing.route import resolve_route
 
 
 def connection(ident: str, provider: str, priority: int = 1, **extra: object) -> ConnectionConfig:
     return ConnectionConfig(id=ident, provider=provider, name=ident, priority=priority, api_key="sk-x", **extra)  # type: ignore[arg-type]
+
+
+def targets_of(config: EdgeConfig, model: str) -> list[Target]:
+    """The targets a request for `model` would try, in order, with nothing cooling down."""
+    route = resolve_route(config, model)
+    return [c.target for c in candidates(route, config, Signals(), Availability())[0]] if route else []
 
 
 @pytest.fixture
@@ -34,7 +43,7 @@ def config() -> EdgeConfig:
 
 
 def test_provider_prefix_orders_connections_by_priority(config: EdgeConfig) -> None:
-    targets = config.resolve("openai/gpt-4o")
+    targets = targets_of(config, "openai/gpt-4o")
     assert [t.upstream.connection.id for t in targets] == ["o1", "o2"]
     assert {t.model for t in targets} == {"gpt-4o"}
     call = UpstreamCall("/chat/completions", b"")
@@ -43,27 +52,27 @@ def test_provider_prefix_orders_connections_by_priority(config: EdgeConfig) -> N
 
 
 def test_short_aliases_and_slashes_in_model_ids(config: EdgeConfig) -> None:
-    assert [t.upstream.connection.id for t in config.resolve("oai/gpt-4o")] == ["o1", "o2"]
-    [target] = config.resolve("nebius/Qwen/Qwen3-Embedding-8B")
+    assert [t.upstream.connection.id for t in targets_of(config, "oai/gpt-4o")] == ["o1", "o2"]
+    [target] = targets_of(config, "nebius/Qwen/Qwen3-Embedding-8B")
     assert target.model == "Qwen/Qwen3-Embedding-8B"
 
 
 def test_bare_models_and_user_aliases(config: EdgeConfig) -> None:
-    assert [t.upstream.connection.id for t in config.resolve("gpt-4o-mini")] == ["o1", "o2"]
-    assert [t.upstream.connection.id for t in config.resolve("fast")] == ["o1", "o2"]
-    [local] = config.resolve("my-model")
+    assert [t.upstream.connection.id for t in targets_of(config, "gpt-4o-mini")] == ["o1", "o2"]
+    assert [t.upstream.connection.id for t in targets_of(config, "fast")] == ["o1", "o2"]
+    [local] = targets_of(config, "my-model")
     assert (
         local.upstream.url(UpstreamCall("/chat/completions", b""), "my-model")
         == "http://127.0.0.1:9/v1/chat/completions"
     )
-    assert config.resolve("Qwen/Qwen3-Embedding-8B")[0].upstream.connection.id == "neb"
+    assert targets_of(config, "Qwen/Qwen3-Embedding-8B")[0].upstream.connection.id == "neb"
 
 
 def test_unknown_inactive_and_unusable_resolve_to_nothing(config: EdgeConfig) -> None:
-    assert config.resolve("no-such-model") == ()
-    assert config.resolve("groq/llama-3.3-70b-versatile") == ()  # inactive
-    assert config.resolve("loop-a") == ()  # alias cycles stop
-    assert config.resolve("openai/") == ()
+    assert targets_of(config, "no-such-model") == []
+    assert targets_of(config, "groq/llama-3.3-70b-versatile") == []  # inactive
+    assert targets_of(config, "loop-a") == []  # alias cycles stop
+    assert targets_of(config, "openai/") == []
 
 
 def test_model_listing(config: EdgeConfig) -> None:
@@ -95,11 +104,11 @@ def test_provider_nodes_are_addressed_by_their_prefix() -> None:
             ),
         )
     )
-    [target] = config.resolve("mycorp/corp-large")
+    [target] = targets_of(config, "mycorp/corp-large")
     assert target.upstream.dialect == "anthropic"
     assert ("x-api-key", "k") in target.upstream.auth_headers
     assert target.upstream.base_url == "http://10.0.0.5"
-    assert config.resolve("corp-large")[0].upstream.spec.id == "mycorp"
+    assert targets_of(config, "corp-large")[0].upstream.spec.id == "mycorp"
     assert ("mycorp/corp-large", "mycorp") in config.model_ids()
 
 
@@ -119,7 +128,7 @@ def test_azure_urls_name_the_deployment_and_api_version() -> None:
             ),
         )
     )
-    [target] = config.resolve("azure/gpt-4o")
+    [target] = targets_of(config, "azure/gpt-4o")
     url = target.upstream.url(UpstreamCall("/chat/completions", b""), target.model)
     assert (
         url == "https://res.openai.azure.com/openai/deployments/prod-4o/chat/completions?api-version=2025-01-01-preview"
