@@ -29,6 +29,10 @@ from services.control.publish import SnapshotPublisher
 from services.control.resources.audit.controller import audit_log
 from services.control.resources.combos.controller import CombosController
 from services.control.resources.keys.controller import KeysController
+from services.control.resources.live.availability_api import model_availability, models_availability
+from services.control.resources.live.rate_limits import rate_limits
+from services.control.resources.live.reset import reset_resilience
+from services.control.resources.live.sessions import active_sessions
 from services.control.resources.models.aliases import AliasesController
 from services.control.resources.models.catalog import models_catalog
 from services.control.resources.nodes.controller import ProviderNodesController
@@ -118,6 +122,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ResilienceController,
             RateLimitController,
             IdempotencySettingsController,
+            reset_resilience,
+            rate_limits,
+            active_sessions,
+            models_availability,
+            model_availability,
         ],
     )
     return Litestar(

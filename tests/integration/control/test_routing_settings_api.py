@@ -13,6 +13,7 @@ from shared.config.resilience import IdempotencySettings, RateLimitSettings, Res
 from tests.integration.control.routing_support import actions, assert_names_field, audit_rows, published, version
 
 DEFAULTS = msgspec.to_builtins(ResilienceSettings())
+NO_STATE = {"breakers": [], "cooldowns": []}  # GET's live state with no breaker or cooldown in Redis
 
 
 async def stored(pool: asyncpg.Pool, key: str) -> object:
@@ -25,7 +26,7 @@ async def test_resilience_defaults_then_merged_changes_are_stored_and_published(
 ) -> None:
     answer = await admin.get("/api/resilience")
     assert answer.status_code == 200
-    assert answer.json() == {"settings": DEFAULTS}  # live `state` joins this answer once it is read
+    assert answer.json() == {"settings": DEFAULTS, "state": NO_STATE}
 
     start = await version(redis)
     patched = await admin.patch("/api/resilience", json={"breakerFailureThreshold": 3, "connectionStrategy": "p2c"})
@@ -42,7 +43,7 @@ async def test_resilience_defaults_then_merged_changes_are_stored_and_published(
         "maxRetries": 0,
     }
     assert put.json() == {"settings": expected}
-    assert (await admin.get("/api/resilience")).json() == {"settings": expected}
+    assert (await admin.get("/api/resilience")).json() == {"settings": expected, "state": NO_STATE}
     # only what was set is stored, so untouched fields follow the defaults of later releases
     assert await stored(pool, "resilience") == {
         "breakerFailureThreshold": 3,
@@ -156,6 +157,6 @@ async def test_idempotency_settings(admin: AsyncTestClient, pool: asyncpg.Pool, 
 
 async def test_a_malformed_stored_row_reads_as_the_defaults(admin: AsyncTestClient, pool: asyncpg.Pool) -> None:
     await pool.execute("""INSERT INTO settings (key, value) VALUES ('resilience', '{"breakerResetMs": "soon"}')""")
-    assert (await admin.get("/api/resilience")).json() == {"settings": DEFAULTS}
+    assert (await admin.get("/api/resilience")).json() == {"settings": DEFAULTS, "state": NO_STATE}
     # a write starting from it names the bad stored field rather than silently keeping it
     assert_names_field(await admin.patch("/api/resilience", json={"maxRetries": 2}), "breakerResetMs")

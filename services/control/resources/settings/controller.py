@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, patch, put
 from litestar.params import JSONBody
+from redis.exceptions import RedisError
 
 from services.control import audit
 from services.control.context import actor_of, control_state
+from services.control.resources.live.resilience_state import ResilienceState, read_state
 from services.control.resources.settings.rules import IDEMPOTENCY, RATE_LIMIT, RESILIENCE, SettingsRow, merged, typed
 from shared.config.resilience import IdempotencySettings, ResilienceSettings
 
 __all__ = ["IdempotencySettingsController", "RateLimitController", "ResilienceController"]
 
+log = logging.getLogger(__name__)
+
 
 class ResilienceAnswer(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """What /api/resilience answers: the settings, and (`state`) the live breaker and cooldown state.
+    """What /api/resilience answers: the settings, and (`state`, on GET) the live breaker and cooldown state.
 
-    `state` is the place for what the edges share in Redis (breakers per provider, cooldowns per
-    connection); it is omitted while the control plane does not read that state.
+    `state` is what the edges share in Redis (breakers per provider, cooldowns per connection); it
+    is absent from write answers, and from GET when Redis cannot be read (the settings still can).
     """
 
     settings: ResilienceSettings
-    state: dict[str, Any] | None = None
+    state: ResilienceState | None = None
 
 
 async def _read(request: Request[Any, Any, Any], row: SettingsRow) -> Any:
@@ -73,8 +78,17 @@ class ResilienceController(Controller):
 
     @get("/")
     async def get_resilience(self, request: Request[Any, Any, Any]) -> ResilienceAnswer:
-        """Breaker, cooldown, timeout, retry and connection-choice settings (defaults where unset)."""
-        return ResilienceAnswer(settings=await _read(request, RESILIENCE))
+        """Breaker, cooldown, timeout, retry and connection-choice settings (defaults where unset), and live state."""
+        settings = await _read(request, RESILIENCE)
+        control = control_state(request)
+        try:
+            state = await read_state(control.pool, control.redis)
+        except (RedisError, OSError) as exc:
+            log.warning(
+                "resilience state unreadable; answering the settings alone", extra={"error": type(exc).__name__}
+            )
+            state = None
+        return ResilienceAnswer(settings=settings, state=state)
 
     @put("/")
     async def put_resilience(self, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]) -> ResilienceAnswer:
