@@ -43,9 +43,15 @@ __all__ = ["create_app"]
 
 
 async def _cancel(*tasks: asyncio.Task[Any]) -> None:
+    # A task doing Redis I/O can swallow its cancellation on Python 3.11 (redis-py's
+    # asyncio.wait_for returns an inner result that completed at the same moment), and a loop
+    # like the usage sink's would then run on forever: cancel again until each task has ended.
     for task in tasks:
         task.cancel()
     for task in tasks:
+        while not task.done():
+            await asyncio.wait([task], timeout=0.1)
+            task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
 

@@ -187,7 +187,12 @@ class Dispatcher:
                         exc.headers = {**exc.headers, "X-OmniRoute-Fallback-Attempts": str(earlier)}
                     raise _Stop(exc) from None
                 probe = False  # a probe's outcome is reported once
-                if retry < self.resilience.max_retries and same_target_retry(exc) and await self._pause(retry):
+                if (
+                    retry < self.resilience.max_retries
+                    and same_target_retry(exc)
+                    and provider not in self._open_providers  # never retry into a breaker that just opened
+                    and await self._pause(retry)
+                ):
                     continue
                 metrics.FALLBACKS.labels(exc.code).inc()
                 await self._give_back(seat)

@@ -50,13 +50,24 @@ def settle_answer(
             policy = breaker_policy(config.resilience)
             settlement.add(lambda batch, _: fleet.breaker.fail(batch, provider, policy, False))
         return
-    if provider in admission.availability.failing and not opened.probe:
+    if _counted_failures(provider, admission, opened) and not opened.probe:
         settlement.add(lambda batch, _: fleet.breaker.succeed(batch, provider, False))
     session_key = plan.session_key
     if session_key is not None and admission.availability.session_connection != connection_id:
         ttl = config.resilience.session_ttl_ms
         settlement.add(lambda batch, _: fleet.sessions.pin(batch, session_key, connection_id, ttl))
     _record_signals(settlement, fleet, plan, opened, (candidate.step.key, f"conn:{connection_id}"))
+
+
+def _counted_failures(provider: str, admission: Admission, opened: Opened) -> bool:
+    """Whether the provider's breaker may hold failures: seen at admission, or counted by this very
+    request before another of the provider's connections answered."""
+    if provider in admission.availability.failing:
+        return True
+    return any(
+        attempt.provider == provider and attempt.error is not None and effect_of(attempt.error) == "breaker"
+        for attempt in opened.attempts
+    )
 
 
 def _record_signals(settlement: Settlement, fleet: Fleet, plan: Plan, opened: Opened, names: tuple[str, ...]) -> None:
