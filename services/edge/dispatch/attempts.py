@@ -34,6 +34,8 @@ _BREAKER_CODES = frozenset(
         "upstream_connection_error",
         "upstream_timeout",
         "upstream_first_byte_timeout",
+        "upstream_idle_timeout",  # a stream that went silent after its first byte
+        "stream_interrupted",  # a stream that broke off before its end
     }
 )
 _RETRY_SAME_TARGET = frozenset({"upstream_error", "upstream_timeout"})  # 5xx and 408: the server spoke

@@ -45,13 +45,21 @@ def _key_of(headers: Mapping[str, str]) -> str | None:
 
 
 class IdempotencyGate:
-    __slots__ = ("_fleet", "_owner", "_renewer", "_scope", "_settings", "_trips", "fingerprint")
+    __slots__ = ("_fleet", "_lifetime", "_owner", "_renewer", "_scope", "_settings", "_trips", "fingerprint")
 
     def __init__(
-        self, fleet: Fleet, trips: Trips, settings: IdempotencySettings, scope: str, fingerprint: str, owner: str
+        self,
+        fleet: Fleet,
+        trips: Trips,
+        settings: IdempotencySettings,
+        scope: str,
+        fingerprint: str,
+        owner: str,
+        lifetime: float,
     ) -> None:
         self._fleet, self._trips, self._settings = fleet, trips, settings
         self._scope, self.fingerprint, self._owner = scope, fingerprint, owner
+        self._lifetime = lifetime
         self._renewer: asyncio.Task[None] | None = None
 
     @classmethod
@@ -66,13 +74,15 @@ class IdempotencyGate:
         target: str,
         body: bytes,
         owner: str,
+        lifetime: float,
     ) -> IdempotencyGate | None:
-        """The gate for a request that carries a key; None for one that does not. `target`: method, path, query."""
+        """The gate for a request that carries a key; None for one that does not. `target`: method,
+        path, query; `lifetime`: the longest the claim is kept alive (seconds)."""
         key = _key_of(headers)
         if key is None:
             return None
         digest = hashlib.sha256(target.encode() + b"\n" + body).hexdigest()
-        return cls(fleet, trips, settings, f"{key_id}\n{key}", digest, owner)
+        return cls(fleet, trips, settings, f"{key_id}\n{key}", digest, owner, lifetime)
 
     async def enter(self) -> StoredResponse | None:
         """Claim the key (None: go ahead and store the answer later), or the earlier answer to replay."""
@@ -127,8 +137,10 @@ class IdempotencyGate:
         return slot.value
 
     async def _renew(self) -> None:
-        """Keep the lease while the first request runs (a long stream outlives one lease)."""
-        while True:
+        """Keep the lease while the first request runs (a long stream outlives one lease), but not
+        past the request deadline: a request that never settles (a stream nobody read) lets go."""
+        until = time.monotonic() + self._lifetime
+        while time.monotonic() + _RENEW_EVERY < until:
             await asyncio.sleep(_RENEW_EVERY)
             try:
                 await self._fleet.run(

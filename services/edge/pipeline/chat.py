@@ -212,6 +212,7 @@ class _Call:
             target=target,
             body=body,
             owner=self.exchange.request_id,
+            lifetime=attempt_timeouts(self.state.settings.timeouts, self.config).total,
         )
         if self.gate is None:
             return None
@@ -232,6 +233,14 @@ class _Call:
                 chat = await self.replay.restore(chat, self.scope, self.settlement.trips.add)
             chat = keep_for(chat, provider.name)
         return Prepared(provider, chat, _build(parsed, client, provider, target, chat, not plan.capped))
+
+    def abandon(self) -> None:
+        """The request ends without an answer: release its claim and settle what it holds."""
+        gate = self.gate
+        if gate is not None:
+            self.gate = None
+            self.settlement.add(lambda batch, _: gate.release(batch))
+        self.settlement.run_in_background()
 
     def _answer_headers(self) -> dict[str, str]:
         headers = {"X-OmniRoute-Request-Id": self.exchange.request_id}
@@ -412,9 +421,10 @@ async def handle_chat(request: Request[Any, Any, Any], route: ChatRoute) -> Resp
     try:
         return await call.run(request)
     except GatewayError as exc:
-        if call.gate is not None:
-            gate = call.gate
-            call.settlement.add(lambda batch, _: gate.release(batch))
-        call.settlement.run_in_background()
+        call.abandon()
         exchange.finish(state.usage, exc.status, exc.code)
         return error_response(route.dialect, exc, exchange.request_id, call.headers)
+    except Exception:
+        call.abandon()  # answered 500 by the app's handler; the claim must not outlive it
+        exchange.finish(state.usage, 500, "internal_error")
+        raise

@@ -37,7 +37,7 @@ from tests.support.env import STORAGE_KEY, redis_url, settings_for
 
 # A Redis db of their own: the other integration suites flush and republish db 13 as they run,
 # which must not land in the middle of a scenario here.
-REDIS_DB = 11
+REDIS_DB = 15  # its own db: 9 kv contracts, 10 up, 11 bench, 12 e2e, 13 integration, 14 fleet e2e
 
 CHAT = "/v1/chat/completions"
 MESSAGES = "/v1/messages"
