@@ -70,6 +70,9 @@ def test_effect_of_each_upstream_status(status: int, effect: str) -> None:
         (UpstreamError("x", code="upstream_connection_error"), "breaker"),
         (UpstreamTimeout("x", code="upstream_first_byte_timeout"), "breaker"),
         (UpstreamTimeout("x"), "breaker"),
+        # after the first byte: silence or a broken stream is the provider's failure too
+        (UpstreamTimeout("x", code="upstream_idle_timeout"), "breaker"),
+        (UpstreamError("x", code="stream_interrupted"), "breaker"),
         (UpstreamError("x", code="upstream_auth_error"), "auth"),
         (RateLimited("upstream 429"), "cooldown"),
         # our own limits (a key's or every target's) are not the connection's fault
