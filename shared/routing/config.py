@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from shared.config.resilience import routing_settings
@@ -119,6 +120,7 @@ class EdgeConfig:
         "combos",
         "idempotency",
         "keys_by_hash",
+        "memo",
         "policies",
         "rate_limits",
         "resilience",
@@ -128,6 +130,9 @@ class EdgeConfig:
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.version = snapshot.version
+        # Values derived from this snapshot alone (a model's route, a key's limits), computed on
+        # first use by whoever needs them; they live and die with the snapshot.
+        self.memo: dict[tuple[str, str], Any] = {}
         self.keys_by_hash: dict[str, KeyConfig] = {key.key_hash: key for key in snapshot.keys}
         self.aliases = dict(snapshot.aliases)
         self.settings = dict(snapshot.settings)

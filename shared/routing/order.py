@@ -22,6 +22,9 @@ COMBO_STRATEGIES = ("priority", "weighted", "round-robin", "random", "least-used
 CONNECTION_STRATEGIES = ("fill-first", "round-robin", "least-used", "random", "p2c")
 
 
+_RNG = random.Random()  # one per process: seeding a generator per request costs more than the routing
+
+
 @dataclass(slots=True)
 class Signals:
     """What the fleet knows, read for this request: keyed by the names routing asked for."""
@@ -29,7 +32,7 @@ class Signals:
     rotation: dict[str, int] = field(default_factory=dict)  # counter name -> value after this request's bump
     uses: dict[str, int] = field(default_factory=dict)  # target key -> times chosen
     latencies: dict[str, list[float]] = field(default_factory=dict)  # target key -> recent ms, newest first
-    rng: random.Random = field(default_factory=random.Random)
+    rng: random.Random = field(default_factory=lambda: _RNG)
 
 
 def _weighted(items: Sequence[T], weights: Sequence[int], rng: random.Random) -> list[T]:

@@ -1,11 +1,12 @@
 """The edge's handle on the state it shares with every other edge, and its fallback without Redis.
 
 Each request queues its shared-state operations on batches (one batch = one Redis round trip)
-and counts them. When Redis does not answer, the same operations run against a process-local
-twin instead (limits divided by `fallback_divisor`, see admission): the request is served, the
-fallback is counted in a metric and logged, never answered with a 500. After a failure the edge
-stays local for `retry_interval` seconds, so an outage costs one failed round trip per second,
-not one per request.
+and counts them; the requests of one event-loop turn share one pipeline (`shared/kv/coalesce.py`).
+When Redis does not answer, the same operations run against a process-local twin instead
+(limits divided by `fallback_divisor`, see admission): the request is served, the fallback is
+counted in a metric and logged, never answered with a 500. After a failure the edge stays local
+for `retry_interval` seconds, so an outage costs one failed round trip per second, not one per
+request.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from shared import metrics
-from shared.kv.batch import Batch, MemoryBatch, MemoryStore, RedisBatch
+from shared.kv.batch import Batch, MemoryBatch, MemoryStore
 from shared.kv.breaker import Breaker
+from shared.kv.coalesce import Coalescer
 from shared.kv.concurrency import Semaphore
 from shared.kv.cooldown import Cooldown
 from shared.kv.idempotency import Idempotency
@@ -61,6 +63,7 @@ class Fleet:
         self.sessions = Sessions(redis)
         self.stats = RoutingStats(redis)
         self.local = MemoryStore()
+        self._coalescer = Coalescer(redis)
         self._retry_interval = retry_interval
         self._local_until = 0.0
 
@@ -76,11 +79,9 @@ class Fleet:
         slots in the value it returns are filled when this returns.
         """
         if not self.degraded:
-            batch = RedisBatch(self.redis, trips.add)
-            queued = queue(batch, False)
+            trips.add()
             try:
-                await batch.run()
-                return queued
+                return await self._coalescer.run(lambda batch: queue(batch, False))
             except (RedisError, OSError) as exc:
                 self._fall_back(operation, exc)
         else:

@@ -68,6 +68,11 @@ class Settlement:
             self.trips.observe(self._route)
 
     def run_in_background(self) -> None:
+        if not self._ops:  # nothing owed: no task, just the count
+            if not self._done:
+                self._done = True
+                self.trips.observe(self._route)
+            return
         task = asyncio.get_running_loop().create_task(self.run())
         _background.add(task)
         task.add_done_callback(_background.discard)

@@ -44,7 +44,7 @@ from shared.formats.registry import get_dialect
 from shared.kv.idempotency import StoredResponse
 from shared.pricing import format_usd
 from shared.routing.candidates import Candidate, candidates
-from shared.routing.config import EdgeConfig, Target
+from shared.routing.config import Target
 from shared.settings import Timeouts
 from shared.sse import SSEParser
 
@@ -131,7 +131,7 @@ class _Call:
         self.settlement = Settlement(state.fleet, route.endpoint)
         self.gate: IdempotencyGate | None = None
         self.headers: dict[str, str] = {}  # rate-limit and session headers, on every answer once known
-        self.config = EdgeConfig.empty()
+        self.config = state.holder.current
         self.timeouts = Timeouts()
         self.plan: Plan | None = None
         self.admission: Admission | None = None
@@ -144,7 +144,7 @@ class _Call:
 
     async def run(self, request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
         state, route, exchange = self.state, self.route, self.exchange
-        config = self.config = state.holder.current
+        config = self.config
         exchange.key = authenticate(
             request.headers, request.scope["query_string"], config, state.settings.require_api_key
         )
@@ -201,6 +201,9 @@ class _Call:
         return await self._answer_json(opened)
 
     async def _enter_idempotency(self, request: Request[Any, Any, Any], body: bytes) -> StoredResponse | None:
+        headers = request.headers
+        if "idempotency-key" not in headers and "x-request-id" not in headers:
+            return None
         key = self.exchange.key
         target = f"{request.method} {request.scope['path']}?{request.scope['query_string'].decode('latin-1')}"
         self.gate = IdempotencyGate.of(

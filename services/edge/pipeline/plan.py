@@ -6,8 +6,9 @@ All of it comes from the in-memory snapshot and the request itself (no I/O).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import msgspec
 
@@ -23,7 +24,10 @@ from shared.routing.route import Route, resolve_route
 
 __all__ = ["Plan", "make_plan", "preferred_first"]
 
+T = TypeVar("T")
+
 _MAX_SESSION_ID = 200
+_MEMO_MAX = 10_000  # distinct models remembered per snapshot (unknown ones included, so bounded)
 _SESSION_HEADERS = ("x-session-id", "x_session_id")
 
 
@@ -52,8 +56,8 @@ def _fingerprint(chat: ChatRequest) -> str:
     return "fp-" + digest[:24]
 
 
-def _session_id(headers: Mapping[str, str], chat: ChatRequest) -> tuple[str, bool]:
-    """(session id, whether the caller named it)."""
+def _named_session(headers: Mapping[str, str]) -> str | None:
+    """The session the caller named, if any."""
     for name in _SESSION_HEADERS:
         raw = headers.get(name)
         if raw is None:
@@ -61,8 +65,41 @@ def _session_id(headers: Mapping[str, str], chat: ChatRequest) -> tuple[str, boo
         value = raw.strip()
         if not value or len(value) > _MAX_SESSION_ID or not value.isprintable():
             raise BadRequest(f"X-Session-Id must be 1 to {_MAX_SESSION_ID} printable characters.", param="X-Session-Id")
-        return value, True
-    return _fingerprint(chat), False
+        return value
+    return None
+
+
+def _remembered(config: EdgeConfig, kind: str, name: str, compute: Callable[[], T]) -> T:
+    """A value derived from the snapshot alone, computed once per snapshot."""
+    memo = config.memo
+    slot = (kind, name)
+    if slot in memo:
+        found: T = memo[slot]
+        return found
+    if len(memo) >= _MEMO_MAX:
+        memo.clear()
+    value = memo[slot] = compute()
+    return value
+
+
+def _routing(config: EdgeConfig, model: str) -> tuple[Route, Needs, bool] | None:
+    """The model's route, what admission reads for it, and whether any of its connections limits tokens."""
+    route = resolve_route(config, model)
+    if route is None:
+        return None
+    wanted = needs(route, config)
+    token_limited = any(
+        upstream.connection.max_tokens_per_minute
+        for provider in wanted.providers
+        for upstream in config.upstreams_of(provider)
+    )
+    return route, wanted, token_limited
+
+
+def _key_limits(config: EdgeConfig, key: KeyConfig | None) -> tuple[NamedLimit, ...]:
+    if key is None or not config.rate_limits.enabled:
+        return ()
+    return _remembered(config, "limits", key.id, lambda: tuple(key_limits(key, config.rate_limits.key_defaults)))
 
 
 def _capped(chat: ChatRequest, cap: int | None) -> ChatRequest:
@@ -80,29 +117,32 @@ def make_plan(
         raise PermissionDenied(
             f"The policy '{policy.name}' does not allow this request.", code="policy_denied", param="model"
         )
-    route = resolve_route(config, model)
-    if route is None:
+    routing = _remembered(config, "route", model, lambda: _routing(config, model))
+    if routing is None:
         raise NotFound(
             f"The model '{model[:200]}' does not exist or you do not have access to it.",
             code="model_not_found",
             param="model",
         )
-    wanted = needs(route, config)
+    route, wanted, connection_tokens = routing
     capped = _capped(chat, policy.max_tokens)
-    session_id, named = _session_id(headers, chat)
-    choice = len(wanted.connections) > 1
+    named = _named_session(headers)
+    choice = len(wanted.connections) > 1  # a session only matters where routing has a choice
+    session_id = named if named is not None else _fingerprint(chat) if choice else None
     session_key = f"{key_id or 'anonymous'}:{session_id}" if choice else None
-    limits = key_limits(key, config.rate_limits.key_defaults) if key is not None and config.rate_limits.enabled else []
+    limits = _key_limits(config, key)
     return Plan(
         route=route,
         needs=wanted,
         policy=policy,
         chat=capped,
         capped=capped is not chat,
-        session_id=session_id if named or choice else None,
+        session_id=session_id,
         session_key=session_key,
-        key_limits=tuple(limits),
-        estimated_tokens=estimate_input_tokens(chat),
+        key_limits=limits,
+        estimated_tokens=estimate_input_tokens(chat)
+        if connection_tokens or any(limit.unit == "tokens" for limit in limits)
+        else 0,
     )
 
 
