@@ -14,7 +14,7 @@ import openai
 import redis
 
 from tests.support.db import drop_database
-from tests.support.env import free_port, redis_url
+from tests.support.env import database_url, free_port, redis_url
 
 DATABASE = "omniroute_e2e_up"
 REDIS_DB = 10
@@ -34,7 +34,7 @@ def test_up_runs_everything_and_stops_cleanly(tmp_path: Path) -> None:
     ports = {name: free_port() for name in ("EDGE", "CONTROL", "WORKER", "FAKE_UPSTREAM")}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMNIROUTE_", "INITIAL_", "STORAGE_", "JWT_"))}
     env.update(
-        DATABASE_URL=f"postgresql://postgres@127.0.0.1:5432/{DATABASE}",
+        DATABASE_URL=database_url(DATABASE),
         REDIS_URL=redis_url(REDIS_DB),
         OMNIROUTE_DATA_DIR=str(tmp_path / "data"),
         OMNIROUTE_EDGE_WORKERS="1",

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncpg
 
 from services.control.db.migrate import migrate
-from tests.support.env import PG_ROOT, database_url
+from tests.support.env import PG_ROOT, database_name, database_url
 
 
 async def drop_database(name: str) -> None:
     admin = await asyncpg.connect(f"{PG_ROOT}/postgres")
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database_name(name)}" WITH (FORCE)')
     finally:
         await admin.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 from shared.settings import Settings, load_settings
@@ -12,13 +13,22 @@ ADMIN_PASSWORD = "test-admin-password"
 
 PG_ROOT = "postgresql://postgres@127.0.0.1:5432"
 
+# Parallel test runs on one machine (several checkouts at once) take a slot each: slot N > 0
+# suffixes every database name with `_sN` and uses its own Redis on port 6390 + N.
+SLOT = int(os.environ.get("OMNIROUTE_TEST_SLOT", "0") or "0")
+REDIS_PORT = 6379 if SLOT == 0 else 6390 + SLOT
+
+
+def database_name(name: str) -> str:
+    return name if SLOT == 0 else f"{name}_s{SLOT}"
+
 
 def database_url(name: str) -> str:
-    return f"{PG_ROOT}/{name}"
+    return f"{PG_ROOT}/{database_name(name)}"
 
 
 def redis_url(db: int) -> str:
-    return f"redis://127.0.0.1:6379/{db}"
+    return f"redis://127.0.0.1:{REDIS_PORT}/{db}"
 
 
 def base_env(database: str, redis_db: int, **extra: str) -> dict[str, str]:
