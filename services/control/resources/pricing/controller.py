@@ -20,7 +20,7 @@ from services.control.db.types import Conn
 from services.control.errors import InvalidField, NotFoundError
 from services.control.resources.deleted import Deleted
 from services.control.resources.pricing import queries
-from services.control.resources.pricing.schemas import PriceChange, PriceRow, PriceTable
+from services.control.resources.pricing.schemas import PriceChange, PriceRow, PriceTable, PricingPatch
 from services.control.resources.provider_models.controller import catalog_models_of, check_model_id
 from shared.config.catalog_overrides import PriceEntry
 from shared.providers.catalog import PROVIDERS, find_provider
@@ -148,21 +148,23 @@ class PricingController(Controller):
         return PriceTable(prices=rows)
 
     @patch("/")
-    async def patch_pricing(
-        self, request: Request[Any, Any, Any], data: JSONBody[list[PriceChange] | PriceChange]
-    ) -> PriceTable:
-        """Upsert or remove overrides: one change, or a list applied together (all or nothing)."""
-        changes = data if isinstance(data, list) else [data]
+    async def patch_pricing(self, request: Request[Any, Any, Any], data: JSONBody[PricingPatch]) -> PriceTable:
+        """Upsert or remove overrides: one change, or a list under `prices` applied together (all or nothing)."""
+        changes = data.changes()
+        if changes is None:
+            missing = "model" if data.provider is not UNSET else "provider"
+            if data.prices is not UNSET:
+                raise InvalidField("prices", "give either prices or one change's fields, not both")
+            raise InvalidField(missing, "is required (or give a list under prices)")
         if not changes:
-            raise InvalidField("body", "give at least one price change")
-        if len(changes) > 1000:
-            raise InvalidField("body", "at most 1000 changes at once")
+            raise InvalidField("prices", "give at least one price change")
+        listed = data.prices is not UNSET
         state = control_state(request)
         rows: list[PriceRow] = []
         seen: set[tuple[str, str]] = set()
         async with state.writer.transaction() as conn:
             for index, change in enumerate(changes):
-                where = f"[{index}]." if isinstance(data, list) else ""
+                where = f"prices[{index}]." if listed else ""
                 spec = find_provider(change.provider)
                 key = (spec.id if spec is not None else change.provider.lower(), change.model)
                 if key in seen:
