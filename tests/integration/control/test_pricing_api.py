@@ -32,15 +32,27 @@ async def test_the_table_merges_catalog_defaults_and_overrides(
 ) -> None:
     table = (await admin.get("/api/pricing")).json()
     assert row(table, "openai", "gpt-4o") == {
-        "provider": "openai", "model": "gpt-4o", "input": 2.5, "output": 10.0, "cached": 1.25,
-        "reasoning": None, "source": "catalog",
-    }  # fmt: skip
+        "provider": "openai",
+        "model": "gpt-4o",
+        "input": 2.5,
+        "output": 10.0,
+        "cached": 1.25,
+        "reasoning": None,
+        "source": "catalog",
+    }
     changed = await admin.patch("/api/pricing", json={"provider": "oai", "model": "gpt-4o", "input": 1, "output": 4})
     assert changed.status_code == 200, changed.text
     assert changed.json()["prices"] == [
-        {"provider": "openai", "model": "gpt-4o", "input": 1.0, "output": 4.0, "cached": 1.25, "reasoning": None,
-         "source": "override"}
-    ]  # fmt: skip
+        {
+            "provider": "openai",
+            "model": "gpt-4o",
+            "input": 1.0,
+            "output": 4.0,
+            "cached": 1.25,
+            "reasoning": None,
+            "source": "override",
+        }
+    ]
     table = (await admin.get("/api/pricing", params={"provider": "openai"})).json()
     assert row(table, "openai", "gpt-4o")["source"] == "override"  # type: ignore[index]
     assert row(table, "openai", "gpt-4o-mini")["source"] == "catalog"  # type: ignore[index]
@@ -64,8 +76,15 @@ async def test_a_list_of_changes_applies_together_and_nulls_remove(admin: AsyncT
     response = await admin.patch("/api/pricing", json={"prices": batch})
     assert response.status_code == 200, response.text
     haiku = row(response.json(), "anthropic", "claude-haiku-4-5")
-    assert haiku == {"provider": "anthropic", "model": "claude-haiku-4-5", "input": 1.0, "output": 9.0,
-                     "cached": 0.1, "reasoning": None, "source": "override"}  # fmt: skip
+    assert haiku == {
+        "provider": "anthropic",
+        "model": "claude-haiku-4-5",
+        "input": 1.0,
+        "output": 9.0,
+        "cached": 0.1,
+        "reasoning": None,
+        "source": "override",
+    }
     assert row((await admin.get("/api/pricing")).json(), "openai", "custom-x")["reasoning"] == 3.0  # type: ignore[index]
     cleared = await admin.patch("/api/pricing", json={"provider": "openai", "model": "custom-x", "cached": None})
     assert cleared.json()["prices"][0]["cached"] is None and cleared.json()["prices"][0]["input"] == 0.5
