@@ -110,7 +110,13 @@ async def test_unknown_ids_and_bad_bodies(admin: AsyncTestClient, fake_upstream:
         assert (await admin.post(f"/api/providers/{missing}/test")).status_code == 404
         assert (await admin.get(f"/api/providers/{missing}/models")).status_code == 404
     ident = (await create(admin, provider="openai", baseUrl=f"{fake_upstream}/v1"))["id"]
-    for body, field in (({"model": ""}, "model"), ({"model": 5}, "model"), ({"other": 1}, "other")):
+    for body, field in (
+        ({"model": ""}, "model"),
+        ({"model": 5}, "model"),
+        ({"model": "a b"}, "model"),
+        ({"model": "x\u0000"}, "model"),
+        ({"other": 1}, "other"),
+    ):
         response = await admin.post(f"/api/providers/{ident}/test", json=body)
         assert response.status_code == 400, body
         assert response.json()["error"]["details"][0]["field"] == field

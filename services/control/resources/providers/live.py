@@ -21,6 +21,7 @@ from services.control.context import control_state
 from services.control.errors import ApiError, NotFoundError
 from services.control.params import parse_uuid
 from services.control.publish import connection_config
+from services.control.resources.provider_models.controller import check_model_id
 from services.control.resources.providers import queries
 from services.control.resources.providers.live_schemas import (
     ListedModelView,
@@ -78,7 +79,8 @@ async def run_test(state: ControlState, connection: ConnectionConfig, model: str
 
     upstream = connection_upstream(connection)
     if upstream is None:
-        return result(None, GatewayError("The connection has no base URL to call.", code="no_base_url"), model)
+        error = GatewayError("The connection's provider is unknown or it has no base URL.", code="no_base_url")
+        return result(None, error, model)
     chosen = model or default_model(upstream)
     if chosen is None:
         error = GatewayError("Give a model: the connection has no default model.", status=400, code="no_model")
@@ -200,7 +202,10 @@ class ProviderLiveController(Controller):
         model, error?}`. An upstream refusal is a result (200, `ok: false`), not an error of this endpoint."""
         state = control_state(request)
         _, connection = await _connection(state, provider_id)
-        return await run_test(state, connection, data.model if data is not None else None)
+        model = data.model if data is not None else None
+        if model is not None:
+            check_model_id("model", model)
+        return await run_test(state, connection, model)
 
     @get("/{provider_id:str}/models")
     async def provider_models(
