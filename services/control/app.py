@@ -37,7 +37,10 @@ from services.control.resources.models.aliases import AliasesController
 from services.control.resources.models.catalog import models_catalog
 from services.control.resources.nodes.controller import ProviderNodesController
 from services.control.resources.policies.controller import PoliciesController
+from services.control.resources.pricing.controller import PricingController
+from services.control.resources.provider_models.controller import ProviderModelsController
 from services.control.resources.providers.controller import ProvidersController
+from services.control.resources.providers.live import ProviderLiveController
 from services.control.resources.settings.controller import (
     IdempotencySettingsController,
     RateLimitController,
@@ -127,6 +130,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             active_sessions,
             models_availability,
             model_availability,
+            ProviderLiveController,
+            ProviderModelsController,
+            PricingController,
         ],
     )
     return Litestar(

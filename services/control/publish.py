@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from shared import metrics
+from shared.config.catalog_overrides import MODELS_KEY, PRICING_KEY
 from shared.config.snapshot import (
     ComboConfig,
     ComboStep,
@@ -30,7 +31,7 @@ from shared.config.snapshot import (
 from shared.crypto import FieldCipher
 from shared.kv.config_channel import ConfigChannel
 
-__all__ = ["SnapshotPublisher", "connection_aad", "node_aad"]
+__all__ = ["SnapshotPublisher", "connection_aad", "connection_config", "node_aad"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,41 @@ def _connection(row: asyncpg.Record, cipher: FieldCipher) -> ConnectionConfig:
         max_tokens_per_minute=row["max_tokens_per_minute"],
         max_concurrent=row["max_concurrent"],
     )
+
+
+def connection_config(row: asyncpg.Record, cipher: FieldCipher) -> ConnectionConfig:
+    """A `provider_connections` row as the edge receives it (credentials decrypted)."""
+    return _connection(row, cipher)
+
+
+def _catalog_rows(models: list[asyncpg.Record], prices: list[asyncpg.Record]) -> dict[str, Any]:
+    """Custom models and price overrides, under the reserved settings keys (shared/config/catalog_overrides.py)."""
+    return {
+        MODELS_KEY: [
+            {
+                "provider": row["provider"],
+                "model": row["model"],
+                "hidden": row["hidden"],
+                "kind": row["kind"],
+                "displayName": row["display_name"],
+                "contextWindow": row["context_window"],
+                "maxOutputTokens": row["max_output_tokens"],
+                "capabilities": row["capabilities"] or {},
+            }
+            for row in models
+        ],
+        PRICING_KEY: [
+            {
+                "provider": row["provider"],
+                "model": row["model"],
+                "input": float(row["input_per_million"]),
+                "output": float(row["output_per_million"]),
+                "cached": None if row["cached_per_million"] is None else float(row["cached_per_million"]),
+                "reasoning": None if row["reasoning_per_million"] is None else float(row["reasoning_per_million"]),
+            }
+            for row in prices
+        ],
+    }
 
 
 def _node(row: asyncpg.Record, cipher: FieldCipher) -> NodeConfig:
@@ -157,6 +193,8 @@ class SnapshotPublisher:
             policies = await conn.fetch("SELECT * FROM policies WHERE enabled ORDER BY priority, name, id")
             aliases = await conn.fetch("SELECT alias, model FROM model_aliases")
             settings = await conn.fetch("SELECT key, value FROM settings")
+            models = await conn.fetch("SELECT * FROM provider_models ORDER BY provider, model")
+            prices = await conn.fetch("SELECT * FROM pricing ORDER BY provider, model")
         return Snapshot(
             version=int(version),
             published_at=time.time(),
@@ -166,7 +204,7 @@ class SnapshotPublisher:
             combos=tuple(_combo(row) for row in combos),
             policies=tuple(_policy(row) for row in policies),
             aliases={row["alias"]: row["model"] for row in aliases},
-            settings={row["key"]: row["value"] for row in settings},
+            settings={**{row["key"]: row["value"] for row in settings}, **_catalog_rows(models, prices)},
         )
 
     async def publish_latest(self) -> int | None:

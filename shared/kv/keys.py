@@ -10,6 +10,8 @@ __all__ = [
     "COOLDOWN_PREFIX",
     "IDEMPOTENCY_PREFIX",
     "MAX_RETRY_AFTER_MS",
+    "PROVIDER_MODELS_PREFIX",
+    "PROVIDER_MODELS_TTL_SECONDS",
     "RATELIMIT_PREFIX",
     "REPLAY_PREFIX",
     "REPLAY_TTL_SECONDS",
@@ -23,6 +25,7 @@ __all__ = [
     "cooldown",
     "cooldown_level",
     "idempotency",
+    "provider_models",
     "ratelimit",
     "replay",
     "replay_by_content",
@@ -131,3 +134,12 @@ SESSION_PREFIX = PREFIX + "session:"
 
 def session(session_key: str) -> str:
     return SESSION_PREFIX + session_key
+
+
+# A connection's model list as its upstream last answered it (control plane, /api/providers/{id}/models).
+PROVIDER_MODELS_PREFIX = PREFIX + "provider-models:"
+PROVIDER_MODELS_TTL_SECONDS = 600
+
+
+def provider_models(connection_id: str) -> str:
+    return PROVIDER_MODELS_PREFIX + connection_id

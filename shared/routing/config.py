@@ -6,18 +6,19 @@ reference to one `EdgeConfig` for its whole life, so a swap never changes config
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
+from shared.config.catalog_overrides import CatalogOverrides, catalog_overrides
 from shared.config.resilience import routing_settings
 from shared.config.snapshot import ComboConfig, ConnectionConfig, KeyConfig, NodeConfig, PolicyConfig, Snapshot
 from shared.formats.base import UpstreamCall
 from shared.providers.catalog import PROVIDERS, find_provider
 from shared.providers.spec import AuthStyle, Price, ProviderSpec, UrlStyle
 
-__all__ = ["EdgeConfig", "Target", "Upstream"]
+__all__ = ["EdgeConfig", "Target", "Upstream", "connection_upstream"]
 
 _AZURE_API_VERSION = "2024-10-21"
 
@@ -77,7 +78,16 @@ def _auth_headers(connection: ConnectionConfig, spec: ProviderSpec) -> tuple[tup
     return tuple(headers)
 
 
-def _node_upstream(node: NodeConfig) -> Upstream:
+def _with_overrides(spec: ProviderSpec, overrides: CatalogOverrides) -> ProviderSpec:
+    """The spec with the provider's custom models added and its price overrides taking precedence."""
+    added = tuple(m for m in overrides.added.get(spec.id, ()) if m not in spec.models)
+    prices = overrides.prices.get(spec.id)
+    if not added and not prices:
+        return spec
+    return replace(spec, models=spec.models + added, prices={**spec.prices, **(prices or {})})
+
+
+def _node_upstream(node: NodeConfig, overrides: CatalogOverrides) -> Upstream:
     """A user-defined endpoint becomes a provider of its own, named by its prefix."""
     anthropic = node.type == "anthropic-compatible"
     spec = ProviderSpec(
@@ -89,14 +99,20 @@ def _node_upstream(node: NodeConfig) -> Upstream:
         models=node.models,
         requires_api_key=False,
     )
+    spec = _with_overrides(spec, overrides)
     connection = ConnectionConfig(id=node.id, provider=node.prefix, name=node.name, api_key=node.api_key)
     return Upstream(
-        connection, spec, node.base_url.rstrip("/"), _auth_headers(connection, spec), frozenset(node.models)
+        connection, spec, node.base_url.rstrip("/"), _auth_headers(connection, spec), frozenset(spec.models)
     )
 
 
-def _upstream(connection: ConnectionConfig) -> Upstream | None:
-    spec = PROVIDERS.get(connection.provider)
+def connection_upstream(connection: ConnectionConfig) -> Upstream | None:
+    """One connection ready to call, exactly as the edge builds it (None: no provider or no base URL)."""
+    return _upstream(connection, PROVIDERS)
+
+
+def _upstream(connection: ConnectionConfig, specs: Mapping[str, ProviderSpec]) -> Upstream | None:
+    spec = specs.get(connection.provider)
     base = connection.base_url or (spec.base_url if spec else None)
     if spec is None or base is None:
         return None
@@ -115,6 +131,7 @@ def _upstream(connection: ConnectionConfig) -> Upstream | None:
 class EdgeConfig:
     __slots__ = (
         "_by_provider",
+        "_hidden",
         "_model_owners",
         "aliases",
         "combos",
@@ -141,13 +158,16 @@ class EdgeConfig:
             sorted((p for p in snapshot.policies if p.enabled), key=lambda p: (p.priority, p.name))
         )
         self.resilience, self.rate_limits, self.idempotency = routing_settings(self.settings)
+        overrides = catalog_overrides(self.settings)
+        self._hidden = overrides.hidden
+        specs = {ident: _with_overrides(spec, overrides) for ident, spec in PROVIDERS.items()}
         by_provider: dict[str, list[Upstream]] = {}
         for connection in sorted(snapshot.connections, key=lambda c: (c.priority, c.name, c.id)):
-            upstream = _upstream(connection) if connection.is_active else None
+            upstream = _upstream(connection, specs) if connection.is_active else None
             if upstream is not None:
                 by_provider.setdefault(upstream.spec.id, []).append(upstream)
         for node in snapshot.nodes:
-            by_provider.setdefault(node.prefix, []).append(_node_upstream(node))
+            by_provider.setdefault(node.prefix, []).append(_node_upstream(node, overrides))
         self._by_provider = {provider: tuple(items) for provider, items in by_provider.items()}
         owners: dict[str, list[Upstream]] = {}
         for upstreams in self._by_provider.values():
@@ -182,12 +202,16 @@ class EdgeConfig:
             yield from items
 
     def model_ids(self) -> list[tuple[str, str]]:
-        """(id, owner) for model listings: `provider/model` for every model of every active provider."""
+        """(id, owner) for model listings: `provider/model` for every model of every active provider.
+
+        Hidden models are left out; they stay routable when a client names them."""
         seen: dict[str, str] = {}
         for provider, upstreams in self._by_provider.items():
             for upstream in upstreams:
                 for model in sorted(upstream.models):
-                    seen.setdefault(f"{provider}/{model}", provider)
+                    ident = f"{provider}/{model}"
+                    if ident not in self._hidden:
+                        seen.setdefault(ident, provider)
         for name in self.combos:
             seen.setdefault(name, "combo")
         return sorted(seen.items())

@@ -88,7 +88,8 @@ async def load_names(conn: Conn) -> Names:
     combos = await conn.fetch("SELECT name, steps FROM combos")
     aliases = await conn.fetch("SELECT alias, model FROM model_aliases")
     connections = await conn.fetch("SELECT models, default_model FROM provider_connections")
-    models = set(_CATALOG_MODELS)
+    custom = await conn.fetch("SELECT model FROM provider_models")
+    models = set(_CATALOG_MODELS) | {row["model"] for row in custom}
     for row in nodes:
         models.update(row["models"])
     for row in connections:

@@ -16,7 +16,7 @@ from services.fake_upstream.engine import Conversation, FakeAnswer, is_fake_sign
 from services.fake_upstream.serving import bad_request, respond, text_of
 from shared import jsonx
 
-__all__ = ["WIRE", "read_conversation", "routes"]
+__all__ = ["WIRE", "model_list", "read_conversation", "routes"]
 
 _STOP = {"end": "end_turn", "max_tokens": "max_tokens", "tool_use": "tool_use"}
 _ERRORS = {
@@ -226,6 +226,19 @@ async def count_tokens(request: web.Request) -> web.StreamResponse:
     if isinstance(body, web.Response):
         return body
     return await respond(request, _CountWire(), read_conversation(body), False)
+
+
+_LISTED = ("claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5")
+
+
+def model_list() -> web.Response:
+    """Anthropic's `GET /v1/models` answer (served on the path OpenAI's list shares, by `anthropic-version`)."""
+    data = [
+        {"type": "model", "id": m, "display_name": m.replace("-", " ").title(), "created_at": "2025-09-29T00:00:00Z"}
+        for m in _LISTED
+    ]
+    body = {"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]}
+    return web.Response(body=jsonx.dumps(body), content_type="application/json")
 
 
 def routes() -> list[web.RouteDef]:

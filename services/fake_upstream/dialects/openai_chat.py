@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from services.fake_upstream.dialects import anthropic
 from services.fake_upstream.engine import Conversation, FakeAnswer
 from services.fake_upstream.serving import bad_request, respond, text_of
 from shared import jsonx
@@ -167,7 +168,9 @@ class _WithoutUsage(_Wire):
         ]
 
 
-async def list_models(_: web.Request) -> web.Response:
+async def list_models(request: web.Request) -> web.Response:
+    if "anthropic-version" in request.headers:
+        return anthropic.model_list()
     data = [
         {"id": m, "object": "model", "created": 1700000000, "owned_by": "fake"}
         for m in ("gpt-4o-mini", "gpt-4o", "demo-chat")

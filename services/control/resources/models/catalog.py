@@ -1,8 +1,10 @@
-"""/api/models/catalog: every model by provider (catalog, connections' own models, provider nodes) and the combos."""
+"""/api/models/catalog: every model by provider (catalog, connections' own models, provider nodes, custom
+models from /api/provider-models) and the combos. Hidden models are left out, as on /v1/models."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -35,12 +37,24 @@ class Catalog(msgspec.Struct, kw_only=True):
     combos: list[str]
 
 
-def _models(provider: str, *groups: Iterable[str]) -> list[CatalogModel]:
-    seen: dict[str, None] = {}
+@dataclass(frozen=True, slots=True)
+class _Custom:
+    added: dict[str, dict[str, str]]  # provider -> model -> kind
+    hidden: set[tuple[str, str]]
+
+
+def _models(provider: str, custom: _Custom, *groups: Iterable[str]) -> list[CatalogModel]:
+    seen: dict[str, str] = {}
     for group in groups:
         for model in group:
-            seen.setdefault(model, None)
-    return [CatalogModel(id=f"{provider}/{model}", model=model, type="chat") for model in seen]
+            seen.setdefault(model, "chat")
+    for model, kind in custom.added.get(provider, {}).items():
+        seen[model] = kind
+    return [
+        CatalogModel(id=f"{provider}/{model}", model=model, type=kind)
+        for model, kind in seen.items()
+        if (provider, model) not in custom.hidden
+    ]
 
 
 @get("/api/models/catalog", tags=["models"])
@@ -53,6 +67,12 @@ async def models_catalog(request: Request[Any, Any, Any]) -> Catalog:
         )
         nodes = await conn.fetch("SELECT prefix, name, type, models, is_active FROM provider_nodes ORDER BY prefix")
         combos = await conn.fetch("SELECT name FROM combos ORDER BY name")
+        rows = await conn.fetch("SELECT provider, model, kind, hidden FROM provider_models ORDER BY provider, model")
+    custom = _Custom(added={}, hidden=set())
+    for row in rows:
+        custom.added.setdefault(row["provider"], {})[row["model"]] = row["kind"]
+        if row["hidden"]:
+            custom.hidden.add((row["provider"], row["model"]))
     extra: dict[str, list[str]] = {}
     for row in connections:
         own = extra.setdefault(row["provider"], [])
@@ -65,7 +85,7 @@ async def models_catalog(request: Request[Any, Any, Any]) -> Catalog:
             name=spec.name,
             dialect=spec.dialect,
             configured=spec.id in extra,
-            models=_models(spec.id, spec.models, extra.get(spec.id, ())),
+            models=_models(spec.id, custom, spec.models, extra.get(spec.id, ())),
         )
         for spec in PROVIDERS.values()
     ]
@@ -75,7 +95,7 @@ async def models_catalog(request: Request[Any, Any, Any]) -> Catalog:
             name=row["name"],
             dialect=_NODE_DIALECTS.get(row["type"], "openai_chat"),
             configured=row["is_active"],
-            models=_models(row["prefix"], row["models"]),
+            models=_models(row["prefix"], custom, row["models"]),
         )
         for row in nodes
     )
