@@ -90,7 +90,12 @@ def run_up(settings: Settings) -> int:
         model = DemoSeeder(settings, stack.control_url, edge).ensure_demo(settings.data_dir / DEMO_KEY_FILE)
         print(_banner(settings, settings.data_dir / DEMO_KEY_FILE, model), flush=True)
         while not stopping:
+            for name in stack.supervisor.restart_requested():
+                print(f"omniroute up: {name} asked to be restarted (POST /api/restart); restarted it", flush=True)
             dead = stack.supervisor.dead()
+            if dead == "control" and stack.supervisor.children[dead].returncode == 0:
+                print("omniroute up: control was shut down (POST /api/shutdown); stopping everything", flush=True)
+                return 0
             if dead:
                 print(
                     f"omniroute up: {dead} exited; stopping everything (see {stack.layout.log_dir.resolve()})",
