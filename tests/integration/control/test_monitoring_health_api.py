@@ -173,4 +173,3 @@ async def test_an_unreachable_postgres_is_reported_not_raised(admin: AsyncTestCl
     assert answer["providers"]["configuredCount"] is None
     assert answer["providers"]["activeCount"] is None
     assert "postgres is unreachable" in answer["issues"]
-

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -68,7 +69,7 @@ async def _version(path: str) -> tuple[bool, str | None, str | None]:
             await process.wait()
     except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)  # its own session: the tool and anything it started
         await process.wait()
         return False, "timeout", None
     if process.returncode != 0:
