@@ -2,7 +2,9 @@
 
 Migrate, then start the demo upstream, control plane, edge and worker as child processes; wait
 until edge and control are ready; make sure the demo provider and a demo key exist; print where
-everything is. SIGINT/SIGTERM stop every child within 10 s; if one child dies, all are stopped.
+everything is. SIGINT/SIGTERM stop every child within 10 s; if one child dies, all are stopped,
+except that a control process exiting with RESTART_EXIT_CODE (POST /api/restart) is started again
+and one exiting 0 (POST /api/shutdown) stops everything cleanly.
 """
 
 from __future__ import annotations
