@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import msgspec
 from litestar import Request, get
+from redis.asyncio import Redis
 
 from services.control.context import control_state
 from services.control.resources.monitoring.fleet_view import FleetView, read_fleet
@@ -30,6 +32,7 @@ __all__ = ["HealthAnswer", "monitoring_health"]
 _PROBE_SECONDS = 2.0
 
 BreakerState = Literal["closed", "open", "half_open"]
+T = TypeVar("T")
 
 
 class StoreHealth(msgspec.Struct, kw_only=True, rename="camel"):
@@ -50,7 +53,7 @@ class BreakerStatus(msgspec.Struct, kw_only=True, rename="camel"):
     state: BreakerState
     failures: int
     retry_in_ms: int
-    configured: bool  # False: state left from a provider that no longer has a connection
+    configured: bool | None  # False: state left by a provider without connections; None: Postgres down
     cooling_connections: int  # this provider's connections in cooldown
 
 
@@ -85,7 +88,7 @@ class HealthAnswer(msgspec.Struct, kw_only=True, rename="camel"):
     edges: EdgeFleet
 
 
-async def _probe(check: Any) -> tuple[StoreHealth, Any]:
+async def _probe(check: Callable[[], Awaitable[T]]) -> tuple[StoreHealth, T | None]:
     started = time.perf_counter()
     try:
         async with asyncio.timeout(_PROBE_SECONDS):
@@ -114,7 +117,7 @@ def _breakers(inventory: Inventory | None, fleet: FleetView) -> list[BreakerStat
             state=view.state,
             failures=view.failures,
             retry_in_ms=view.retry_in_ms,
-            configured=name in configured,
+            configured=(name in configured) if inventory else None,
             cooling_connections=cooling.get(name, 0),
         )
         for name, view in fleet.breakers.items()
@@ -171,12 +174,19 @@ def _issues(postgres: StoreHealth, redis: StoreHealth, breakers: list[BreakerSta
     return issues
 
 
+def _pinger(redis: Redis) -> Callable[[], Awaitable[bool]]:
+    async def ping() -> bool:
+        return bool(await redis.ping())
+
+    return ping
+
+
 @get("/api/monitoring/health", tags=["monitoring"])
 async def monitoring_health(request: Request[Any, Any, Any]) -> HealthAnswer:
     """Overall status, store reachability, provider summary, breakers and the edge replicas seen."""
     state = control_state(request)
     (postgres, inventory), (redis, _) = await asyncio.gather(
-        _probe(lambda: read_inventory(state.pool)), _probe(state.redis.ping)
+        _probe(lambda: read_inventory(state.pool)), _probe(_pinger(state.redis))
     )
     fleet: FleetView | None = None
     if redis.reachable:
