@@ -63,6 +63,7 @@ class Settings:
     usage_claim_idle_ms: int = 30_000
     session_ttl_seconds: int = 7 * 24 * 3600
     log_level: str = "INFO"
+    public_url: str | None = None  # where clients reach the edge (OMNIROUTE_PUBLIC_URL), for generated client settings
 
     def require(self, *names: str) -> None:
         """Refuse to start when a secret this process needs is unset."""
@@ -129,6 +130,10 @@ def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ..
     return raw
 
 
+def _optional_url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    return _url(env, name, "", schemes) if env.get(name) else None
+
+
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
     return _int(env, name, default, 1, 65535)
 
@@ -186,4 +191,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         usage_claim_idle_ms=_int(source, "OMNIROUTE_USAGE_CLAIM_IDLE_MS", 30_000, 100, 3_600_000),
         session_ttl_seconds=_int(source, "OMNIROUTE_SESSION_TTL_SECONDS", 7 * 24 * 3600, 60, 90 * 24 * 3600),
         log_level=log_level,
+        public_url=_optional_url(source, "OMNIROUTE_PUBLIC_URL", ("http", "https")),
     )

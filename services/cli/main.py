@@ -10,11 +10,13 @@ import argparse
 import asyncio
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from services.cli.secrets_file import apply_secrets_file
+from services.cli.supervisor import RESTART_EXIT_CODE
 from shared.logs import granian_log_config
 from shared.settings import Settings, SettingsError, load_settings
 
@@ -55,16 +57,30 @@ def cmd_edge(settings: Settings, args: argparse.Namespace) -> int:
     settings.require("STORAGE_ENCRYPTION_KEY")
     port = args.port or settings.edge_port
     _metrics_dir(settings, f"edge-{port}")
+    os.environ["OMNIROUTE_EDGE_PORT"] = str(port)  # the workers' settings name the port they serve
     _serve("services.edge.app:create_app", "edge", settings, port, args.workers or settings.edge_workers)
     return 0
 
 
 def cmd_control(settings: Settings, args: argparse.Namespace) -> int:
+    from services.control.resources.process.server import RESTART_SIGNAL, SERVER_PID_VARIABLE
+
     settings.require("STORAGE_ENCRYPTION_KEY", "JWT_SECRET")
     port = args.port or settings.control_port
     _metrics_dir(settings, f"control-{port}")
+    # POST /api/shutdown sends this process SIGTERM (Granian drains and returns, exit 0); POST
+    # /api/restart sends RESTART_SIGNAL: the same drain, then the exit code supervisors restart.
+    restart = False
+
+    def on_restart(signum: int, _: object) -> None:
+        nonlocal restart
+        restart = True
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    os.environ[SERVER_PID_VARIABLE] = str(os.getpid())
+    signal.signal(RESTART_SIGNAL, on_restart)
     _serve("services.control.app:create_app", "control", settings, port, args.workers or settings.control_workers)
-    return 0
+    return RESTART_EXIT_CODE if restart else 0
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:

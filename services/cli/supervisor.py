@@ -18,7 +18,11 @@ from pathlib import Path
 
 from services.cli.http import get_status
 
-__all__ = ["ChildSpec", "Supervisor"]
+__all__ = ["RESTART_EXIT_CODE", "ChildSpec", "Supervisor"]
+
+# A child exiting with this code asks to be started again (`omniroute control` after POST
+# /api/restart). 75 is EX_TEMPFAIL: "try again"; under Kubernetes any exit restarts the container.
+RESTART_EXIT_CODE = 75
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,15 @@ class Supervisor:
 
     def restart(self, name: str) -> subprocess.Popen[bytes]:
         return self.start(self.specs[name])
+
+    def restart_requested(self) -> list[str]:
+        """Start again every child that exited with RESTART_EXIT_CODE; returns their names."""
+        restarted = []
+        for name, child in list(self.children.items()):
+            if child.poll() == RESTART_EXIT_CODE:
+                self.restart(name)
+                restarted.append(name)
+        return restarted
 
     def stop_all(self) -> None:
         for child in self.children.values():

@@ -2,7 +2,9 @@
 
 Migrate, then start the demo upstream, control plane, edge and worker as child processes; wait
 until edge and control are ready; make sure the demo provider and a demo key exist; print where
-everything is. SIGINT/SIGTERM stop every child within 10 s; if one child dies, all are stopped.
+everything is. SIGINT/SIGTERM stop every child within 10 s; if one child dies, all are stopped,
+except that a control process exiting with RESTART_EXIT_CODE (POST /api/restart) is started again
+and one exiting 0 (POST /api/shutdown) stops everything cleanly.
 """
 
 from __future__ import annotations
@@ -90,7 +92,12 @@ def run_up(settings: Settings) -> int:
         model = DemoSeeder(settings, stack.control_url, edge).ensure_demo(settings.data_dir / DEMO_KEY_FILE)
         print(_banner(settings, settings.data_dir / DEMO_KEY_FILE, model), flush=True)
         while not stopping:
+            for name in stack.supervisor.restart_requested():
+                print(f"omniroute up: {name} asked to be restarted (POST /api/restart); restarted it", flush=True)
             dead = stack.supervisor.dead()
+            if dead == "control" and stack.supervisor.children[dead].returncode == 0:
+                print("omniroute up: control was shut down (POST /api/shutdown); stopping everything", flush=True)
+                return 0
             if dead:
                 print(
                     f"omniroute up: {dead} exited; stopping everything (see {stack.layout.log_dir.resolve()})",

@@ -27,6 +27,13 @@ from services.control.errors import EXCEPTION_HANDLERS
 from services.control.ops import healthz, metrics_endpoint, openapi_json, readyz
 from services.control.publish import SnapshotPublisher
 from services.control.resources.audit.controller import audit_log
+from services.control.resources.cli_tools.controller import (
+    claude_settings,
+    cli_tool_runtime,
+    codex_settings,
+    droid_settings,
+    openclaw_settings,
+)
 from services.control.resources.combos.controller import CombosController
 from services.control.resources.keys.controller import KeysController
 from services.control.resources.live.availability_api import model_availability, models_availability
@@ -35,9 +42,13 @@ from services.control.resources.live.reset import reset_resilience
 from services.control.resources.live.sessions import active_sessions
 from services.control.resources.models.aliases import AliasesController
 from services.control.resources.models.catalog import models_catalog
+from services.control.resources.monitoring.health import monitoring_health
+from services.control.resources.monitoring.telemetry import telemetry_summary
 from services.control.resources.nodes.controller import ProviderNodesController
 from services.control.resources.policies.controller import PoliciesController
 from services.control.resources.pricing.controller import PricingController
+from services.control.resources.process.controller import restart_control, shutdown_control
+from services.control.resources.process.server import ServerProcess
 from services.control.resources.provider_models.controller import ProviderModelsController
 from services.control.resources.providers.controller import ProvidersController
 from services.control.resources.providers.live import ProviderLiveController
@@ -82,6 +93,7 @@ def _lifespan(settings: Settings) -> Any:
                 writer=ConfigWriter(pool, publisher),
                 session_secret=settings.jwt_secret,
             )
+            app.state.process = ServerProcess.from_environment(os.environ)
             await publisher.publish_latest()
             backstop = asyncio.create_task(publisher.run_backstop())
             try:
@@ -133,6 +145,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ProviderLiveController,
             ProviderModelsController,
             PricingController,
+            monitoring_health,
+            telemetry_summary,
+            restart_control,
+            shutdown_control,
+            claude_settings,
+            codex_settings,
+            droid_settings,
+            openclaw_settings,
+            cli_tool_runtime,
         ],
     )
     return Litestar(

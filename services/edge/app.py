@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from services.edge.context import request_id_of
 from services.edge.dispatch.fleet import Fleet
 from services.edge.errors import EXCEPTION_HANDLERS
+from services.edge.presence import PresenceAnnouncer
 from services.edge.routes.chat import (
     anthropic_messages,
     chat_completions,
@@ -75,12 +76,15 @@ def _lifespan(settings: Settings) -> Any:
         tasks = [asyncio.create_task(sync.run()), asyncio.create_task(sink.run())]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(holder.loaded.wait(), timeout=2.0)
+        presence = PresenceAnnouncer(redis, holder, settings.edge_port)
+        tasks.append(asyncio.create_task(presence.run()))
         gc.collect()
         gc.freeze()  # start-up objects are long-lived; keep them out of every later collection
         try:
             yield
         finally:
             await _cancel(*tasks)
+            await presence.withdraw()
             await sink.close()
             await session.close()
             await redis.aclose()

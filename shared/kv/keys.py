@@ -8,6 +8,10 @@ __all__ = [
     "CONFIG_ANNOUNCE_CHANNEL",
     "CONFIG_CURRENT",
     "COOLDOWN_PREFIX",
+    "EDGE_HEARTBEAT_MS",
+    "EDGE_RECENT_MS",
+    "EDGE_REPLICAS",
+    "EDGE_REPLICA_TTL_MS",
     "IDEMPOTENCY_PREFIX",
     "MAX_RETRY_AFTER_MS",
     "PROVIDER_MODELS_PREFIX",
@@ -24,6 +28,7 @@ __all__ = [
     "breaker_probe",
     "cooldown",
     "cooldown_level",
+    "edge_replica",
     "idempotency",
     "provider_models",
     "ratelimit",
@@ -143,3 +148,20 @@ PROVIDER_MODELS_TTL_SECONDS = 600
 
 def provider_models(connection_id: str) -> str:
     return PROVIDER_MODELS_PREFIX + connection_id
+
+
+# Edge replica presence: every edge process (each Granian worker) announces itself off the request
+# path. ZSET of replica ids scored by last-seen time (Redis clock, epoch ms), plus one JSON record
+# per replica living EDGE_REPLICA_TTL_MS after its last announcement. Both share the `{edges}`
+# hash tag so one Redis Cluster slot holds the whole set.
+EDGE_REPLICAS = PREFIX + "{edges}:replicas"
+# How often a replica announces itself (it also announces at once when its snapshot version changes).
+EDGE_HEARTBEAT_MS = 5_000
+# A replica seen within this long counts as live in /api/monitoring/health.
+EDGE_RECENT_MS = 30_000
+# Records (and set members) older than this are dropped; long enough to show a replica that just stopped.
+EDGE_REPLICA_TTL_MS = 120_000
+
+
+def edge_replica(replica_id: str) -> str:
+    return PREFIX + "{edges}:replica:" + replica_id[:128]

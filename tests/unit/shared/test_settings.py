@@ -231,3 +231,13 @@ def test_settings_are_frozen() -> None:
     settings = load_settings({})
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.edge_port = 1  # type: ignore[misc]
+
+
+def test_public_url_is_optional_and_validated() -> None:
+    assert load_settings({}).public_url is None
+    assert load_settings({"OMNIROUTE_PUBLIC_URL": ""}).public_url is None
+    url = "https://ai.example.com/gateway"
+    assert load_settings({"OMNIROUTE_PUBLIC_URL": url}).public_url == url
+    for bad in ("ftp://ai.example.com", "ai.example.com", "http://[::1"):
+        with pytest.raises(SettingsError, match="OMNIROUTE_PUBLIC_URL"):
+            load_settings({"OMNIROUTE_PUBLIC_URL": bad})

@@ -1,0 +1,1 @@
+"""POST /api/restart and /api/shutdown: graceful process control of the control plane."""
