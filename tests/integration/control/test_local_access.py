@@ -128,7 +128,7 @@ async def test_init_without_credentials_says_only_what_the_login_screen_needs(ap
 
 async def test_init_reports_a_changed_password(app: Litestar, pool: asyncpg.Pool) -> None:
     async with app.lifespan():  # pool, Redis, publisher, in this test's event loop
-            await pool.execute("UPDATE admin_auth SET password_hash = $1 WHERE id = 1", hash_password("another-password"))
+        await pool.execute("UPDATE admin_auth SET password_hash = $1 WHERE id = 1", hash_password("another-password"))
         async with caller(app, "192.0.2.10") as remote:
             assert (await remote.post("/api/auth/login", json={"password": "another-password"})).status_code == 200
             assert (await remote.get("/api/init")).json()["initialPasswordInUse"] is False
