@@ -44,9 +44,11 @@ def received(upstream: str) -> list[dict[str, Any]]:
 def start_edge(settings: Settings, redis: Redis, fake_upstream: str, publish: Publish) -> Any:
     """`async with start_edge(gateway_settings) as edge`: an edge serving a snapshot with those settings."""
 
+    versions = iter(range(9, 100))
+
     @asynccontextmanager
     async def start(gateway_settings: dict[str, Any]) -> AsyncIterator[AsyncTestClient]:
-        await publish(with_settings(fake_upstream, 9, gateway_settings))
+        await publish(with_settings(fake_upstream, next(versions), gateway_settings))
         httpx.delete(f"{fake_upstream}/_fake/requests")
         async with AsyncTestClient(app=create_app(settings)) as client:
             yield client
@@ -146,3 +148,18 @@ async def test_what_only_forwarded_bytes_carry_is_refused_while_a_setting_rewrit
     assert refused.status_code == 400, refused.text
     assert refused.json()["error"]["code"] == "unsupported_feature"
     assert received(fake_upstream) == []
+
+
+async def test_token_counts_include_the_gateway_system_prompt(
+    start_edge: Any, fake_upstream: str, auth: dict[str, str]
+) -> None:
+    body = {"model": "corp/claude-corp", "messages": [{"role": "user", "content": "Hi"}]}
+    async with start_edge({}) as edge:
+        plain = await edge.post("/v1/messages/count_tokens", json=body, headers=auth)
+    long_prompt = {"systemPrompt": {"enabled": True, "prompt": "Be terse. " * 200}}
+    async with start_edge(long_prompt) as edge:
+        prompted = await edge.post("/v1/messages/count_tokens", json=body, headers=auth)
+    assert plain.status_code == prompted.status_code == 200, prompted.text
+    assert prompted.json()["input_tokens"] > plain.json()["input_tokens"] + 100
+    counted = received(fake_upstream)[-1]
+    assert "Be terse." in str(counted["system"])
