@@ -127,8 +127,11 @@ async def test_init_without_credentials_says_only_what_the_login_screen_needs(ap
 
 
 async def test_init_reports_a_changed_password(app: Litestar, pool: asyncpg.Pool) -> None:
-    async with app.lifespan():  # pool, Redis, publisher, in this test's event loop
-        await pool.execute("UPDATE admin_auth SET password_hash = $1 WHERE id = 1", hash_password("another-password"))
-        async with caller(app, "192.0.2.10") as remote:
+    stored = await pool.fetchval("SELECT password_hash FROM admin_auth WHERE id = 1")
+    await pool.execute("UPDATE admin_auth SET password_hash = $1 WHERE id = 1", hash_password("another-password"))
+    try:
+        async with app.lifespan(), caller(app, "192.0.2.10") as remote:
             assert (await remote.post("/api/auth/login", json={"password": "another-password"})).status_code == 200
             assert (await remote.get("/api/init")).json()["initialPasswordInUse"] is False
+    finally:  # the other tests of the session log in with the initial password
+        await pool.execute("UPDATE admin_auth SET password_hash = $1 WHERE id = 1", stored)
