@@ -211,3 +211,16 @@ async def test_every_endpoint_needs_an_admin(control: AsyncTestClient) -> None:
     for path in [*paths, "/api/settings/require-login"]:
         assert (await control.get(path)).status_code == 401, path
         assert (await control.put(path, json={})).status_code == 401, path
+
+
+async def test_openapi_documents_the_settings_endpoints(admin: AsyncTestClient) -> None:
+    document = (await admin.get("/api/openapi.json")).json()
+    paths = document["paths"]
+    assert set(paths["/api/settings"]) >= {"get", "put", "patch"}
+    for path in ("/api/settings/ip-filter", "/api/settings/thinking-budget", "/api/settings/system-prompt"):
+        assert set(paths[path]) >= {"get", "put"}, path
+    assert set(paths["/api/settings/require-login"]) >= {"get", "put"}
+    assert "get" in paths["/api/init"]
+    schemas = document["components"]["schemas"]
+    assert schemas["ThinkingBudgetSettings"]["properties"]["mode"]["enum"] == ["passthrough", "auto", "custom", "off"]
+    assert set(schemas["IpFilterSettings"]["properties"]) == {"allow", "block", "trustedProxies"}
