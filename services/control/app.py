@@ -17,6 +17,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import Message, Scope
 from redis.asyncio import Redis
 
+from services.control.auth.first_run import init_state
 from services.control.auth.guard import admin_guard
 from services.control.auth.password import ensure_admin_password
 from services.control.auth.routes import login, logout
@@ -56,6 +57,13 @@ from services.control.resources.settings.controller import (
     IdempotencySettingsController,
     RateLimitController,
     ResilienceController,
+)
+from services.control.resources.settings.gateway import (
+    GeneralSettingsController,
+    IpFilterController,
+    RequireLoginController,
+    SystemPromptController,
+    ThinkingBudgetController,
 )
 from services.control.resources.usage.controller import UsageController
 from services.control.state import ControlState
@@ -137,6 +145,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ResilienceController,
             RateLimitController,
             IdempotencySettingsController,
+            GeneralSettingsController,
+            IpFilterController,
+            ThinkingBudgetController,
+            SystemPromptController,
+            RequireLoginController,
             reset_resilience,
             rate_limits,
             active_sessions,
@@ -157,7 +170,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
     )
     return Litestar(
-        route_handlers=[login, logout, healthz, readyz, metrics_endpoint, openapi_json, protected],
+        route_handlers=[login, logout, init_state, healthz, readyz, metrics_endpoint, openapi_json, protected],
         lifespan=[_lifespan(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(

@@ -15,6 +15,7 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 from redis.asyncio import Redis
 
+from services.edge.client_access import client_access_middleware
 from services.edge.context import request_id_of
 from services.edge.dispatch.fleet import Fleet
 from services.edge.errors import EXCEPTION_HANDLERS
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         lifespan=[_lifespan(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[client_access_middleware],
         before_send=[_request_id_header],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=None,

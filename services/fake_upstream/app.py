@@ -3,6 +3,8 @@
 Control endpoints (not part of any provider API):
 - `POST /_fake/script` `{"match": {"model"?, "apiKey"?}, "fault": {...}, "times"?}`, `DELETE /_fake/script`
 - `GET /_fake/ledger` (every request seen: path, model, stream, status, key fingerprint), `DELETE /_fake/ledger`
+- `GET /_fake/requests`: the last request bodies as received, oldest first (`[{"path", "body"}]`);
+  `DELETE /_fake/requests`
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from aiohttp import web
 
 from services.fake_upstream.dialects import loaded
 from services.fake_upstream.faults import FaultScript
-from services.fake_upstream.serving import LEDGER, SCRIPT
+from services.fake_upstream.serving import LEDGER, RECENT_BODIES, SCRIPT
 from shared import jsonx
 
 __all__ = ["create_app"]
 
 _LEDGER_SIZE = 100_000
+_RECENT_BODIES = 64
 
 
 async def add_script(request: web.Request) -> web.Response:
@@ -43,6 +46,22 @@ async def clear_ledger(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def read_requests(request: web.Request) -> web.Response:
+    entries = []
+    for path, raw in request.app[RECENT_BODIES]:
+        try:
+            body = jsonx.loads(raw)
+        except jsonx.JSONDecodeError:
+            body = raw.decode("utf-8", "replace")
+        entries.append({"path": path, "body": body})
+    return web.Response(body=jsonx.dumps(entries), content_type="application/json")
+
+
+async def clear_requests(request: web.Request) -> web.Response:
+    request.app[RECENT_BODIES].clear()
+    return web.json_response({"ok": True})
+
+
 async def healthz(_: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -51,6 +70,7 @@ def create_app() -> web.Application:
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app[SCRIPT] = FaultScript()
     app[LEDGER] = deque(maxlen=_LEDGER_SIZE)
+    app[RECENT_BODIES] = deque(maxlen=_RECENT_BODIES)
     for module in loaded():
         app.router.add_routes(module.routes())
     app.router.add_routes(
@@ -59,6 +79,8 @@ def create_app() -> web.Application:
             web.delete("/_fake/script", clear_script),
             web.get("/_fake/ledger", read_ledger),
             web.delete("/_fake/ledger", clear_ledger),
+            web.get("/_fake/requests", read_requests),
+            web.delete("/_fake/requests", clear_requests),
             web.get("/healthz", healthz),
         ]
     )

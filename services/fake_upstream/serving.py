@@ -19,10 +19,12 @@ from aiohttp import web
 from services.fake_upstream.engine import Conversation, FakeAnswer, answer
 from services.fake_upstream.faults import Fault, FaultScript, parse_directive
 
-__all__ = ["LEDGER", "SCRIPT", "Wire", "api_key_of", "bad_request", "respond", "text_of"]
+__all__ = ["LEDGER", "RECENT_BODIES", "SCRIPT", "Wire", "api_key_of", "bad_request", "respond", "text_of"]
 
 SCRIPT = web.AppKey("script", FaultScript)
 LEDGER: web.AppKey[deque[dict[str, Any]]] = web.AppKey("ledger")
+# The last few request bodies as received (path, bytes): what a gateway really sent, for tests.
+RECENT_BODIES: web.AppKey[deque[tuple[str, bytes]]] = web.AppKey("recent_bodies")
 
 
 class Wire(Protocol):
@@ -126,6 +128,7 @@ async def _write_frames(
 
 
 async def respond(request: web.Request, wire: Wire, conversation: Conversation, stream: bool) -> web.StreamResponse:
+    request.app[RECENT_BODIES].append((request.path, await request.read()))  # read before: cached, no I/O
     if conversation.refusal is not None:
         _record(request, conversation, stream, 400)
         return bad_request(wire, conversation.refusal)

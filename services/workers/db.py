@@ -1,4 +1,4 @@
-"""The worker's Postgres pool (the control plane owns the schema; workers only read and insert)."""
+"""The worker's Postgres pool (the control plane owns the schema; workers read, insert, and prune old logs)."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 Inference keys (without `admin`) get 403. Cookie-authenticated writes must come from the same
 site (Fetch-Metadata and Origin checks) so a cross-site form cannot act with the cookie.
+With `requireLogin` off, a strictly local request needs no credentials (auth/local_access.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 
 from services.control.audit import Actor
+from services.control.auth.local_access import LOCAL_ACTOR, is_local_request, login_required
 from services.control.auth.session import COOKIE_NAME, session_is_valid
 from services.control.context import control_state, request_id_of
 from shared.crypto import hash_api_key
@@ -69,9 +71,12 @@ async def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRou
         name = await _key_actor(connection, raw_key)
     else:
         token = connection.cookies.get(COOKIE_NAME)
-        if not token or not session_is_valid(token, state.session_secret):
+        if token and session_is_valid(token, state.session_secret):
+            name = "admin"
+        elif is_local_request(connection) and not await login_required(connection):
+            name = LOCAL_ACTOR  # requireLogin is off: a local caller without credentials
+        else:
             raise NotAuthorizedException("login or an admin API key is required")
         _check_same_site(connection)
-        name = "admin"
     client = connection.client.host if connection.client else None
     connection.state["actor"] = Actor(name=name, request_id=request_id_of(connection), client_ip=client)

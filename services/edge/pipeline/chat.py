@@ -28,6 +28,7 @@ from services.edge.dispatch.settlement import Settlement
 from services.edge.pipeline.authn import authenticate, check_model_allowed
 from services.edge.pipeline.capabilities import check_translatable
 from services.edge.pipeline.exchange import CLIENT_CLOSED, Exchange
+from services.edge.pipeline.gateway_settings import request_rewrite
 from services.edge.pipeline.ledger import settle_answer
 from services.edge.pipeline.plan import Plan, make_plan, preferred_first
 from services.edge.pipeline.relay import StreamRelay
@@ -135,6 +136,7 @@ class _Call:
         self.timeouts = Timeouts()
         self.plan: Plan | None = None
         self.admission: Admission | None = None
+        self.rewritten = False  # a gateway setting changed the request: rebuild it, never forward the bytes
 
     @property
     def scope(self) -> str:
@@ -154,6 +156,7 @@ class _Call:
         exchange.requested_model, exchange.stream = chat.model, chat.stream
         model = _pin(chat.model, route.pinned_provider)
         check_model_allowed(exchange.key, model)
+        chat = self._rewrite(chat)
         stored = await self._enter_idempotency(request, body)
         if stored is not None:
             exchange.finish(state.usage, stored.status)
@@ -200,6 +203,15 @@ class _Call:
             return self._answer_stream(opened, progress)
         return await self._answer_json(opened)
 
+    def _rewrite(self, chat: ChatRequest) -> ChatRequest:
+        """The thinking-budget and system-prompt settings (/api/settings/...), when any is in force."""
+        rewrite = request_rewrite(self.config)
+        if rewrite is None:
+            return chat
+        changed = rewrite.apply(chat)
+        self.rewritten = changed is not chat
+        return changed
+
     async def _enter_idempotency(self, request: Request[Any, Any, Any], body: bytes) -> StoredResponse | None:
         headers = request.headers
         if "idempotency-key" not in headers and "x-request-id" not in headers:
@@ -230,12 +242,19 @@ class _Call:
         chat = plan.chat
         check_translatable(chat, target)
         provider = get_dialect(target.upstream.dialect)
+        if self.rewritten and chat.unsupported:
+            raise BadRequest(
+                f"{', '.join(chat.unsupported)} cannot be sent while the gateway's system prompt or thinking "
+                "budget setting changes requests (the request is rebuilt, and cannot carry them).",
+                code="unsupported_feature",
+            )
         if provider.name != client.name:
             chat = attribute(chat, client.name)
             if _needs_replay(client, provider):
                 chat = await self.replay.restore(chat, self.scope, self.settlement.trips.add)
             chat = keep_for(chat, provider.name)
-        return Prepared(provider, chat, _build(parsed, client, provider, target, chat, not plan.capped))
+        passthrough = not plan.capped and not self.rewritten
+        return Prepared(provider, chat, _build(parsed, client, provider, target, chat, passthrough))
 
     def abandon(self) -> None:
         """The request ends without an answer: release its claim and settle what it holds."""

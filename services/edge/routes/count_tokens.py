@@ -2,6 +2,7 @@
 
 The model resolves like a request's (combos and aliases included) to its first target; when that
 provider cannot count right now (unreachable, rate limited, failing) the local estimate answers.
+The gateway's system prompt and thinking budget settings apply as they would to the request.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from litestar import Request, Response, post
 from services.edge.context import request_id_of
 from services.edge.pipeline.authn import authenticate, check_model_allowed
 from services.edge.pipeline.chat import error_response
+from services.edge.pipeline.gateway_settings import request_rewrite
 from services.edge.state import EdgeState, edge_state
 from services.edge.upstream import open_attempt, read_body
 from shared.canonical.chat import ChatRequest
@@ -44,6 +46,9 @@ async def _count(state: EdgeState, request: Request[Any, Any, Any]) -> int:
     key = authenticate(request.headers, request.scope["query_string"], config, state.settings.require_api_key)
     chat = parse_count_request(await request.body(), RequestContext()).request
     check_model_allowed(key, chat.model)
+    rewrite = request_rewrite(config)
+    if rewrite is not None:
+        chat = rewrite.apply(chat)  # count what a request would send: the gateway's system prompt included
     route = resolve_route(config, chat.model)
     found = candidates(route, config, Signals(), Availability())[0] if route is not None else []
     if not found:
