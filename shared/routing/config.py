@@ -7,13 +7,14 @@ reference to one `EdgeConfig` for its whole life, so a swap never changes config
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
 from shared.config.resilience import routing_settings
 from shared.config.snapshot import ComboConfig, ConnectionConfig, KeyConfig, NodeConfig, PolicyConfig, Snapshot
 from shared.formats.base import UpstreamCall
+from shared.outbound_proxy import PROXY_SETTINGS_KEY, OutboundProxy, ProxyTable
 from shared.providers.catalog import PROVIDERS, find_provider
 from shared.providers.spec import AuthStyle, Price, ProviderSpec, UrlStyle
 
@@ -31,6 +32,7 @@ class Upstream:
     base_url: str
     auth_headers: tuple[tuple[str, str], ...]
     models: frozenset[str]
+    proxy: OutboundProxy | None = None  # the outbound proxy calls to this provider go through
 
     @property
     def dialect(self) -> str:
@@ -122,6 +124,7 @@ class EdgeConfig:
         "keys_by_hash",
         "memo",
         "policies",
+        "proxies",
         "rate_limits",
         "resilience",
         "settings",
@@ -148,6 +151,11 @@ class EdgeConfig:
                 by_provider.setdefault(upstream.spec.id, []).append(upstream)
         for node in snapshot.nodes:
             by_provider.setdefault(node.prefix, []).append(_node_upstream(node))
+        self.proxies = ProxyTable.from_settings(self.settings.get(PROXY_SETTINGS_KEY))
+        if not self.proxies.is_empty:
+            for provider, items in by_provider.items():
+                proxy = self.proxies.for_provider(provider)
+                by_provider[provider] = [replace(upstream, proxy=proxy) for upstream in items]
         self._by_provider = {provider: tuple(items) for provider, items in by_provider.items()}
         owners: dict[str, list[Upstream]] = {}
         for upstreams in self._by_provider.values():
