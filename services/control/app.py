@@ -38,6 +38,7 @@ from services.control.resources.models.catalog import models_catalog
 from services.control.resources.nodes.controller import ProviderNodesController
 from services.control.resources.policies.controller import PoliciesController
 from services.control.resources.providers.controller import ProvidersController
+from services.control.resources.proxy.controller import ProxySettingsController
 from services.control.resources.settings.controller import (
     IdempotencySettingsController,
     RateLimitController,
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ResilienceController,
             RateLimitController,
             IdempotencySettingsController,
+            ProxySettingsController,
             reset_resilience,
             rate_limits,
             active_sessions,

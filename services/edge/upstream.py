@@ -103,7 +103,13 @@ class _GuardedSocksConnector(ProxyConnector):
         )
         self._guard = guard
 
-    async def _connect_via_proxy(self, host: str, port: int, ssl: Any = None, timeout: float | None = None) -> Any:
+    async def _connect_via_proxy(
+        self,
+        host: str,
+        port: int,
+        ssl: Any = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (aiohttp-socks signature)
+    ) -> Any:
         proxy_host = self._proxy_host
         if self._guard:
             _, proxy_host = await vetted_address(self._proxy_host, self._proxy_port)  # pinned for this connect
@@ -148,7 +154,7 @@ class Via:
 
     session: aiohttp.ClientSession
     proxy: str | None = None
-    proxy_auth: aiohttp.BasicAuth | None = None
+    proxy_authorization: str | None = None  # "Basic ...", for an HTTP proxy that wants credentials
 
 
 class UpstreamClients:
@@ -172,8 +178,8 @@ class UpstreamClients:
     def _open(self, proxy: OutboundProxy) -> Via:
         if proxy.is_socks:
             return Via(_session(_GuardedSocksConnector(proxy, guard=not self._allow_private)))
-        auth = aiohttp.BasicAuth(proxy.username, proxy.password or "") if proxy.username else None
-        return Via(self.direct.session, proxy=proxy.url, proxy_auth=auth)
+        auth = aiohttp.encode_basic_auth(proxy.username, proxy.password or "") if proxy.username else None
+        return Via(self.direct.session, proxy=proxy.url, proxy_authorization=auth)
 
     @property
     def proxies(self) -> frozenset[OutboundProxy]:
@@ -221,16 +227,24 @@ async def open_attempt(
     classified by the provider dialect and raised as a GatewayError.
     """
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect, connect=timeouts.connect)
+    sent, proxy_headers = list(headers), None
+    if via.proxy_authorization is not None:
+        # A tunnel (https) carries the credentials on CONNECT only; a plain-http request carries
+        # them itself, for the proxy to strip. Never both: the provider must not see them.
+        if url.startswith("https:"):
+            proxy_headers = {"Proxy-Authorization": via.proxy_authorization}
+        else:
+            sent.append(("Proxy-Authorization", via.proxy_authorization))
     try:
         async with asyncio.timeout(timeouts.first_byte):
             response = await via.session.post(
                 url,
                 data=body,
-                headers=list(headers),
+                headers=sent,
                 allow_redirects=False,
                 timeout=timeout,
                 proxy=via.proxy,
-                proxy_auth=via.proxy_auth,
+                proxy_headers=proxy_headers,
             )
     except TimeoutError:
         raise UpstreamTimeout(
@@ -243,11 +257,18 @@ async def open_attempt(
                 code="upstream_address_refused",
             ) from None
         raise UpstreamError("Could not connect to the upstream provider.", code="upstream_unreachable") from None
+    except aiohttp.ClientHttpProxyError as exc:
+        if exc.status == 407:
+            raise _proxy_refused_credentials() from None
+        raise UpstreamError("The outbound proxy refused the tunnel.", code="upstream_proxy_error") from None
     except (aiohttp.ClientError, OSError):
         raise UpstreamError(
             "The connection to the upstream provider failed.", code="upstream_connection_error"
         ) from None
     if response.status >= 300:
+        if response.status == 407 and via.proxy is not None:  # the proxy's own answer, not the provider's
+            response.release()
+            raise _proxy_refused_credentials()
         try:
             raw = await _read_capped(response, _MAX_ERROR_BODY, timeouts.idle)
         except GatewayError:
@@ -256,6 +277,10 @@ async def open_attempt(
             response.release()
         raise classify(response.status, response.headers, raw)
     return response
+
+
+def _proxy_refused_credentials() -> UpstreamError:
+    return UpstreamError("The outbound proxy refused the gateway's credentials.", code="upstream_proxy_auth_failed")
 
 
 async def _read_capped(response: aiohttp.ClientResponse, cap: int, idle_timeout: float) -> bytes:
