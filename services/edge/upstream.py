@@ -165,7 +165,7 @@ class UpstreamClients:
         self._retire_after = retire_after
         self.direct = Via(create_session(allow_private=allow_private))
         self._proxied: dict[OutboundProxy, Via] = {}
-        self._retiring: set[asyncio.Task[None]] = set()
+        self._retiring: dict[asyncio.Task[None], aiohttp.ClientSession] = {}
 
     def via(self, proxy: OutboundProxy | None) -> Via:
         if proxy is None:
@@ -192,22 +192,21 @@ class UpstreamClients:
             via = self._proxied.pop(proxy)
             if via.session is not self.direct.session:
                 task = asyncio.get_running_loop().create_task(self._close_later(via.session))
-                self._retiring.add(task)
-                task.add_done_callback(self._retiring.discard)
+                self._retiring[task] = via.session
+                task.add_done_callback(lambda done: self._retiring.pop(done, None))
 
     async def _close_later(self, session: aiohttp.ClientSession) -> None:
-        try:
-            await asyncio.sleep(self._retire_after)
-        finally:
-            await session.close()
+        await asyncio.sleep(self._retire_after)
+        await session.close()
 
     async def close(self) -> None:
-        for task in list(self._retiring):
+        retiring = dict(self._retiring)
+        for task in retiring:
             task.cancel()
-        for task in list(self._retiring):
+        for task in retiring:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        sessions = {via.session for via in self._proxied.values()} | {self.direct.session}
+        sessions = {via.session for via in self._proxied.values()} | {self.direct.session} | set(retiring.values())
         self._proxied.clear()
         for session in sessions:
             await session.close()
