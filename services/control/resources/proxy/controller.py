@@ -173,7 +173,7 @@ class ProxySettingsController(Controller):
         return _view(row)
 
     @post("/test", status_code=200)
-    async def test_proxy(self, request: Request[Any, Any, Any], data: ProxyTestRequest) -> ProbeResult:
+    async def test_proxy(self, request: Request[Any, Any, Any], data: JSONBody[ProxyTestRequest]) -> ProbeResult:
         """Send one GET through a proxy to a target URL and report ok, latency and a fixed error code.
 
         The proxy host and the target URL both go through the SSRF guard (refused with 422 unless

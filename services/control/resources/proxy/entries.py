@@ -34,7 +34,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MASK = "********"  # fixed length: the mask says a password is set, not how long it is
-_ENTRY_FIELDS = ("type", "host", "port", "username", "password")
+_ENTRY_FIELDS = ("type", "host", "port", "username", "password", "hasPassword")  # hasPassword: read-only, ignored
 _MAX_CREDENTIAL_BYTES = 255  # SOCKS5 username/password authentication (RFC 1929) carries at most 255 bytes
 _MAX_HOST = 253
 
@@ -95,7 +95,7 @@ def validate_entry(
             raise _invalid(f"{prefix}.{str(key)[:64]}", f"unknown field; known: {', '.join(_ENTRY_FIELDS)}")
     kind = raw.get("type")
     if kind == DIRECT:
-        extra = [key for key in raw if key != "type" and raw[key] is not None]
+        extra = [key for key in raw if key not in ("type", "hasPassword") and raw[key] is not None]
         if extra:
             raise _invalid(f"{prefix}.{extra[0]}", "must be left out when type is none")
         return None
