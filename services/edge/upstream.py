@@ -249,21 +249,8 @@ async def open_attempt(
         raise UpstreamTimeout(
             "The upstream provider did not answer in time.", code="upstream_first_byte_timeout"
         ) from None
-    except aiohttp.ClientConnectorError as exc:
-        if isinstance(exc.os_error, BlockedAddress):
-            raise UpstreamError(
-                "The upstream provider's address is not allowed (loopback, private or metadata).",
-                code="upstream_address_refused",
-            ) from None
-        raise UpstreamError("Could not connect to the upstream provider.", code="upstream_unreachable") from None
-    except aiohttp.ClientHttpProxyError as exc:
-        if exc.status == 407:
-            raise _proxy_refused_credentials() from None
-        raise UpstreamError("The outbound proxy refused the tunnel.", code="upstream_proxy_error") from None
-    except (aiohttp.ClientError, OSError):
-        raise UpstreamError(
-            "The connection to the upstream provider failed.", code="upstream_connection_error"
-        ) from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise _connection_failure(exc) from None
     if response.status >= 300:
         if response.status == 407 and via.proxy is not None:  # the proxy's own answer, not the provider's
             response.release()
@@ -276,6 +263,30 @@ async def open_attempt(
             response.release()
         raise classify(response.status, response.headers, raw)
     return response
+
+
+def _connection_failure(exc: BaseException) -> UpstreamError:
+    """The caller-facing error for a request that got no answer: fixed texts, nothing echoed."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, BlockedAddress):
+            return _address_refused()
+        if isinstance(exc, aiohttp.ClientProxyConnectionError):
+            if "auth" in str(exc.os_error).lower():  # a SOCKS5 proxy refused the username/password
+                return _proxy_refused_credentials()
+            return UpstreamError("Could not connect through the outbound proxy.", code="upstream_unreachable")
+        return UpstreamError("Could not connect to the upstream provider.", code="upstream_unreachable")
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        if exc.status == 407:
+            return _proxy_refused_credentials()
+        return UpstreamError("The outbound proxy refused the tunnel.", code="upstream_proxy_error")
+    return UpstreamError("The connection to the upstream provider failed.", code="upstream_connection_error")
+
+
+def _address_refused() -> UpstreamError:
+    return UpstreamError(
+        "The upstream provider's address is not allowed (loopback, private or metadata).",
+        code="upstream_address_refused",
+    )
 
 
 def _proxy_refused_credentials() -> UpstreamError:
