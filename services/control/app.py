@@ -53,6 +53,7 @@ from services.control.resources.process.server import ServerProcess
 from services.control.resources.provider_models.controller import ProviderModelsController
 from services.control.resources.providers.controller import ProvidersController
 from services.control.resources.providers.live import ProviderLiveController
+from services.control.resources.proxy.controller import ProxySettingsController
 from services.control.resources.settings.controller import (
     IdempotencySettingsController,
     RateLimitController,
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ThinkingBudgetController,
             SystemPromptController,
             RequireLoginController,
+            ProxySettingsController,
             reset_resilience,
             rate_limits,
             active_sessions,

@@ -16,6 +16,7 @@ import asyncpg
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from services.control.resources.proxy.entries import reveal_passwords
 from shared import metrics
 from shared.config.catalog_overrides import MODELS_KEY, PRICING_KEY
 from shared.config.snapshot import (
@@ -30,6 +31,7 @@ from shared.config.snapshot import (
 )
 from shared.crypto import FieldCipher
 from shared.kv.config_channel import ConfigChannel
+from shared.outbound_proxy import PROXY_SETTINGS_KEY
 
 __all__ = ["SnapshotPublisher", "connection_aad", "connection_config", "node_aad"]
 
@@ -204,8 +206,14 @@ class SnapshotPublisher:
             combos=tuple(_combo(row) for row in combos),
             policies=tuple(_policy(row) for row in policies),
             aliases={row["alias"]: row["model"] for row in aliases},
-            settings={**{row["key"]: row["value"] for row in settings}, **_catalog_rows(models, prices)},
+            settings={**self._settings(settings), **_catalog_rows(models, prices)},
         )
+
+    def _settings(self, rows: list[asyncpg.Record]) -> dict[str, Any]:
+        settings = {row["key"]: row["value"] for row in rows}
+        if PROXY_SETTINGS_KEY in settings:  # proxy passwords travel decrypted, as provider keys do
+            settings[PROXY_SETTINGS_KEY] = reveal_passwords(settings[PROXY_SETTINGS_KEY], self._cipher)
+        return settings
 
     async def publish_latest(self) -> int | None:
         """Publish the current configuration; failures are logged and left to the backstop."""

@@ -33,7 +33,7 @@ from services.edge.routes.models import gemini_models, list_models, ollama_tags
 from services.edge.routes.ops import healthz, metrics_endpoint, readyz
 from services.edge.snapshot_sync import ConfigHolder, SnapshotSync
 from services.edge.state import EdgeState
-from services.edge.upstream import create_session
+from services.edge.upstream import UpstreamClients
 from services.edge.usage_sink import UsageSink
 from shared import metrics
 from shared.config.snapshot import SnapshotCodec
@@ -65,14 +65,20 @@ def _lifespan(settings: Settings) -> Any:
         assert settings.storage_encryption_key
         # Short socket timeouts: a slow Redis must degrade the hot path, not hang it.
         redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=1)
-        session = create_session()
+        upstreams = UpstreamClients(
+            allow_private=settings.allow_private_upstreams, retire_after=settings.timeouts.total
+        )
         holder = ConfigHolder()
         sink = UsageSink(UsageStream(redis), settings.usage_flush_ms, settings.usage_batch_size)
         app.state.edge = EdgeState(
-            settings=settings, redis=redis, holder=holder, session=session, usage=sink, fleet=Fleet(redis)
+            settings=settings, redis=redis, holder=holder, upstreams=upstreams, usage=sink, fleet=Fleet(redis)
         )
         sync = SnapshotSync(
-            redis, SnapshotCodec(settings.storage_encryption_key), holder, settings.snapshot_poll_seconds
+            redis,
+            SnapshotCodec(settings.storage_encryption_key),
+            holder,
+            settings.snapshot_poll_seconds,
+            on_swap=lambda config: upstreams.retain(config.proxies.distinct()),
         )
         tasks = [asyncio.create_task(sync.run()), asyncio.create_task(sink.run())]
         with contextlib.suppress(TimeoutError):
@@ -87,7 +93,7 @@ def _lifespan(settings: Settings) -> Any:
             await _cancel(*tasks)
             await presence.withdraw()
             await sink.close()
-            await session.close()
+            await upstreams.close()
             await redis.aclose()
             metrics.mark_process_dead(os.getpid())
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -43,13 +44,21 @@ class ConfigHolder:
 
 
 class SnapshotSync:
-    def __init__(self, redis: Redis, codec: SnapshotCodec, holder: ConfigHolder, poll_seconds: float) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        codec: SnapshotCodec,
+        holder: ConfigHolder,
+        poll_seconds: float,
+        on_swap: Callable[[EdgeConfig], None] | None = None,
+    ) -> None:
         self._redis = redis
         self._channel = ConfigChannel(redis)
         self._codec = codec
         self._holder = holder
         self._poll_seconds = poll_seconds
         self._load_lock = asyncio.Lock()
+        self._on_swap = on_swap  # e.g. let go of proxies the new config no longer names
 
     async def load(self, trigger: str) -> bool:
         """Fetch the current snapshot and swap it in if it is newer."""
@@ -65,7 +74,10 @@ class SnapshotSync:
                     extra={"version": stored.version, "error": type(exc).__name__},
                 )
                 return False
-            swapped = self._holder.swap(EdgeConfig(snapshot))
+            config = EdgeConfig(snapshot)
+            swapped = self._holder.swap(config)
+            if swapped and self._on_swap is not None:
+                self._on_swap(config)
         if swapped:
             metrics.CONFIG_RELOADS.labels(trigger=trigger).inc()
             log.info("config snapshot loaded", extra={"version": snapshot.version, "trigger": trigger})

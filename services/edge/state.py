@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from litestar.connection import ASGIConnection
 from redis.asyncio import Redis
 
 from services.edge.dispatch.fleet import Fleet
 from services.edge.snapshot_sync import ConfigHolder
+from services.edge.upstream import UpstreamClients
 from services.edge.usage_sink import UsageSink
 from shared.settings import Settings
 
@@ -22,7 +22,7 @@ class EdgeState:
     settings: Settings
     redis: Redis
     holder: ConfigHolder
-    session: aiohttp.ClientSession
+    upstreams: UpstreamClients
     usage: UsageSink
     fleet: Fleet
 

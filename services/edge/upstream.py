@@ -3,35 +3,59 @@
 One session per process, keep-alive pools per host, no redirects followed (a redirect could
 carry our credentials elsewhere), no client-side retries (the dispatcher owns those), and
 per-attempt connect / first-byte / idle timeouts.
+
+Outbound proxies: an HTTP(S) proxy is a per-request `proxy=` on that same session; a SOCKS5
+proxy gets a session of its own (aiohttp-socks), created on first use and closed when a snapshot
+no longer names it. Unless private upstreams are allowed, every socket is vetted when it is
+opened (shared.connect_guard), so a name that resolves to a private address after it was
+validated is still refused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
+from aiohttp.client_proto import ResponseHandler
+from aiohttp_socks import ProxyConnectionError, ProxyConnector, ProxyError, ProxyTimeoutError, ProxyType
+from python_socks import ProxyConnectionError as SocksConnectionError
+from python_socks import ProxyError as SocksError
+from python_socks import ProxyTimeoutError as SocksTimeoutError
+from python_socks.async_.asyncio.v2 import Proxy
 
 from shared.canonical.errors import GatewayError, UpstreamError, UpstreamTimeout
+from shared.connect_guard import BlockedAddress, guarded_socket, vetted_address
+from shared.outbound_proxy import OutboundProxy
 from shared.settings import Timeouts
 
-__all__ = ["UpstreamResponse", "create_session", "iter_chunks", "open_attempt", "read_body"]
+__all__ = [
+    "UpstreamClients",
+    "UpstreamResponse",
+    "Via",
+    "create_session",
+    "iter_chunks",
+    "open_attempt",
+    "read_body",
+]
 
 UpstreamResponse = aiohttp.ClientResponse
 
 _MAX_ERROR_BODY = 64 * 1024
 _MAX_BODY = 64 * 1024 * 1024
+_CONNECTOR_OPTIONS: dict[str, Any] = {
+    "limit": 0,  # concurrency is governed by the gateway's own limits, not the pool
+    "ttl_dns_cache": 60,
+    "keepalive_timeout": 60,
+    "enable_cleanup_closed": True,
+}
 
 
-def create_session() -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(
-        limit=0,  # concurrency is governed by the gateway's own limits, not the pool
-        ttl_dns_cache=60,
-        keepalive_timeout=60,
-        enable_cleanup_closed=True,
-        family=socket.AF_UNSPEC,
-    )
+def _session(connector: aiohttp.BaseConnector) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         connector=connector,
         timeout=aiohttp.ClientTimeout(total=None),
@@ -41,8 +65,155 @@ def create_session() -> aiohttp.ClientSession:
     )
 
 
+def create_session(*, allow_private: bool = False) -> aiohttp.ClientSession:
+    """The direct session; its sockets are vetted at connect time unless private upstreams are allowed."""
+    factory = None if allow_private else guarded_socket
+    connector = aiohttp.TCPConnector(family=socket.AF_UNSPEC, socket_factory=factory, **_CONNECTOR_OPTIONS)
+    return _session(connector)
+
+
+class _VettingResolver:
+    """python-socks' resolver interface, answering only vetted addresses."""
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_UNSPEC) -> tuple[int, str]:
+        return await vetted_address(host, port, family=family)
+
+
+class _SocksResponseHandler(ResponseHandler):
+    """Holds the stream writer so the transport is not closed when the writer is collected."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, writer: asyncio.StreamWriter) -> None:
+        super().__init__(loop)
+        self._writer = writer
+
+
+class _GuardedSocksConnector(ProxyConnector):
+    """aiohttp-socks' connector, with the proxy's and (for local DNS) the target's address vetted and
+    pinned at connect time, and SOCKS failures raised as aiohttp connection errors."""
+
+    def __init__(self, proxy: OutboundProxy, *, guard: bool) -> None:
+        super().__init__(
+            host=proxy.host,
+            port=proxy.port,
+            proxy_type=ProxyType.SOCKS5,
+            username=proxy.username,
+            password=proxy.password,
+            rdns=proxy.remote_dns,
+            **_CONNECTOR_OPTIONS,
+        )
+        self._guard = guard
+
+    async def _connect_via_proxy(
+        self,
+        host: str,
+        port: int,
+        ssl: Any = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (aiohttp-socks signature)
+    ) -> Any:
+        proxy_host = self._proxy_host
+        if self._guard:
+            _, proxy_host = await vetted_address(self._proxy_host, self._proxy_port)  # pinned for this connect
+        proxy = Proxy(
+            proxy_type=ProxyType.SOCKS5,
+            host=proxy_host,
+            port=self._proxy_port,
+            username=self._proxy_username,
+            password=self._proxy_password,
+            rdns=self._rdns,
+        )
+        if self._guard and not self._rdns:
+            # Local DNS for the target: python-socks resolves it itself, so hand it a vetting resolver.
+            proxy._resolver = _VettingResolver()  # type: ignore[assignment]
+        stream = await proxy.connect(dest_host=host, dest_port=port, dest_ssl=ssl, timeout=timeout)
+        transport = stream.writer.transport
+        protocol = _SocksResponseHandler(loop=self._loop, writer=stream.writer)
+        transport.set_protocol(protocol)
+        protocol.connection_made(transport)
+        return transport, protocol
+
+    async def _wrap_create_connection(self, *args: Any, req: Any, **kwargs: Any) -> Any:
+        try:
+            return await super()._wrap_create_connection(*args, req=req, **kwargs)
+        except (
+            ProxyError,
+            ProxyConnectionError,
+            ProxyTimeoutError,
+            SocksError,
+            SocksConnectionError,
+            SocksTimeoutError,
+            OSError,
+        ) as exc:
+            # Messages name the proxy's host and port at most, never its credentials.
+            reason = exc if isinstance(exc, OSError) and not isinstance(exc, TimeoutError) else OSError(str(exc))
+            raise aiohttp.ClientProxyConnectionError(req.connection_key, reason) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Via:
+    """How to send one request: the session, and the per-request proxy arguments for HTTP proxies."""
+
+    session: aiohttp.ClientSession
+    proxy: str | None = None
+    proxy_authorization: str | None = None  # "Basic ...", for an HTTP proxy that wants credentials
+
+
+class UpstreamClients:
+    """The direct session and one session per SOCKS proxy in use; one instance per process."""
+
+    def __init__(self, *, allow_private: bool, retire_after: float = 600.0) -> None:
+        self._allow_private = allow_private
+        self._retire_after = retire_after
+        self.direct = Via(create_session(allow_private=allow_private))
+        self._proxied: dict[OutboundProxy, Via] = {}
+        self._retiring: dict[asyncio.Task[None], aiohttp.ClientSession] = {}
+
+    def via(self, proxy: OutboundProxy | None) -> Via:
+        if proxy is None:
+            return self.direct  # the hot path: no lookup, no allocation
+        found = self._proxied.get(proxy)
+        if found is None:
+            found = self._proxied[proxy] = self._open(proxy)
+        return found
+
+    def _open(self, proxy: OutboundProxy) -> Via:
+        if proxy.is_socks:
+            return Via(_session(_GuardedSocksConnector(proxy, guard=not self._allow_private)))
+        auth = aiohttp.encode_basic_auth(proxy.username, proxy.password or "") if proxy.username else None
+        return Via(self.direct.session, proxy=proxy.url, proxy_authorization=auth)
+
+    @property
+    def proxies(self) -> frozenset[OutboundProxy]:
+        return frozenset(self._proxied)
+
+    def retain(self, wanted: Collection[OutboundProxy]) -> None:
+        """Forget proxies a new snapshot no longer names; their own sessions close after a grace
+        period, so streams already running through them can finish."""
+        for proxy in [proxy for proxy in self._proxied if proxy not in wanted]:
+            via = self._proxied.pop(proxy)
+            if via.session is not self.direct.session:
+                task = asyncio.get_running_loop().create_task(self._close_later(via.session))
+                self._retiring[task] = via.session
+                task.add_done_callback(lambda done: self._retiring.pop(done, None))
+
+    async def _close_later(self, session: aiohttp.ClientSession) -> None:
+        await asyncio.sleep(self._retire_after)
+        await session.close()
+
+    async def close(self) -> None:
+        retiring = dict(self._retiring)
+        for task in retiring:
+            task.cancel()
+        for task in retiring:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        sessions = {via.session for via in self._proxied.values()} | {self.direct.session} | set(retiring.values())
+        self._proxied.clear()
+        for session in sessions:
+            await session.close()
+
+
 async def open_attempt(
-    session: aiohttp.ClientSession,
+    via: Via,
     url: str,
     headers: Sequence[tuple[str, str]],
     body: bytes,
@@ -55,20 +226,35 @@ async def open_attempt(
     classified by the provider dialect and raised as a GatewayError.
     """
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect, connect=timeouts.connect)
+    sent, proxy_headers = list(headers), None
+    if via.proxy_authorization is not None:
+        # A tunnel (https) carries the credentials on CONNECT only; a plain-http request carries
+        # them itself, for the proxy to strip. Never both: the provider must not see them.
+        if url.startswith("https:"):
+            proxy_headers = {"Proxy-Authorization": via.proxy_authorization}
+        else:
+            sent.append(("Proxy-Authorization", via.proxy_authorization))
     try:
         async with asyncio.timeout(timeouts.first_byte):
-            response = await session.post(url, data=body, headers=list(headers), allow_redirects=False, timeout=timeout)
+            response = await via.session.post(
+                url,
+                data=body,
+                headers=sent,
+                allow_redirects=False,
+                timeout=timeout,
+                proxy=via.proxy,
+                proxy_headers=proxy_headers,
+            )
     except TimeoutError:
         raise UpstreamTimeout(
             "The upstream provider did not answer in time.", code="upstream_first_byte_timeout"
         ) from None
-    except aiohttp.ClientConnectorError:
-        raise UpstreamError("Could not connect to the upstream provider.", code="upstream_unreachable") from None
-    except (aiohttp.ClientError, OSError):
-        raise UpstreamError(
-            "The connection to the upstream provider failed.", code="upstream_connection_error"
-        ) from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise _connection_failure(exc) from None
     if response.status >= 300:
+        if response.status == 407 and via.proxy is not None:  # the proxy's own answer, not the provider's
+            response.release()
+            raise _proxy_refused_credentials()
         try:
             raw = await _read_capped(response, _MAX_ERROR_BODY, timeouts.idle)
         except GatewayError:
@@ -77,6 +263,34 @@ async def open_attempt(
             response.release()
         raise classify(response.status, response.headers, raw)
     return response
+
+
+def _connection_failure(exc: BaseException) -> UpstreamError:
+    """The caller-facing error for a request that got no answer: fixed texts, nothing echoed."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, BlockedAddress):
+            return _address_refused()
+        if isinstance(exc, aiohttp.ClientProxyConnectionError):
+            if "auth" in str(exc.os_error).lower():  # a SOCKS5 proxy refused the username/password
+                return _proxy_refused_credentials()
+            return UpstreamError("Could not connect through the outbound proxy.", code="upstream_unreachable")
+        return UpstreamError("Could not connect to the upstream provider.", code="upstream_unreachable")
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        if exc.status == 407:
+            return _proxy_refused_credentials()
+        return UpstreamError("The outbound proxy refused the tunnel.", code="upstream_proxy_error")
+    return UpstreamError("The connection to the upstream provider failed.", code="upstream_connection_error")
+
+
+def _address_refused() -> UpstreamError:
+    return UpstreamError(
+        "The upstream provider's address is not allowed (loopback, private or metadata).",
+        code="upstream_address_refused",
+    )
+
+
+def _proxy_refused_credentials() -> UpstreamError:
+    return UpstreamError("The outbound proxy refused the gateway's credentials.", code="upstream_proxy_auth_failed")
 
 
 async def _read_capped(response: aiohttp.ClientResponse, cap: int, idle_timeout: float) -> bytes:

@@ -15,6 +15,7 @@ from shared.config.catalog_overrides import CatalogOverrides, catalog_overrides
 from shared.config.resilience import routing_settings
 from shared.config.snapshot import ComboConfig, ConnectionConfig, KeyConfig, NodeConfig, PolicyConfig, Snapshot
 from shared.formats.base import UpstreamCall
+from shared.outbound_proxy import PROXY_SETTINGS_KEY, OutboundProxy, ProxyTable
 from shared.providers.catalog import PROVIDERS, find_provider
 from shared.providers.spec import AuthStyle, Price, ProviderSpec, UrlStyle
 
@@ -32,6 +33,7 @@ class Upstream:
     base_url: str
     auth_headers: tuple[tuple[str, str], ...]
     models: frozenset[str]
+    proxy: OutboundProxy | None = None  # the outbound proxy calls to this provider go through
 
     @property
     def dialect(self) -> str:
@@ -139,6 +141,7 @@ class EdgeConfig:
         "keys_by_hash",
         "memo",
         "policies",
+        "proxies",
         "rate_limits",
         "resilience",
         "settings",
@@ -168,6 +171,11 @@ class EdgeConfig:
                 by_provider.setdefault(upstream.spec.id, []).append(upstream)
         for node in snapshot.nodes:
             by_provider.setdefault(node.prefix, []).append(_node_upstream(node, overrides))
+        self.proxies = ProxyTable.from_settings(self.settings.get(PROXY_SETTINGS_KEY))
+        if not self.proxies.is_empty:
+            for provider, items in by_provider.items():
+                proxy = self.proxies.for_provider(provider)
+                by_provider[provider] = [replace(upstream, proxy=proxy) for upstream in items]
         self._by_provider = {provider: tuple(items) for provider, items in by_provider.items()}
         owners: dict[str, list[Upstream]] = {}
         for upstreams in self._by_provider.values():

@@ -26,7 +26,7 @@ from services.edge.dispatch.admission import cost_of
 from services.edge.dispatch.attempts import Attempt, effect_of, exhausted, retry_hint_ms, same_target_retry
 from services.edge.dispatch.fleet import Fleet, Trips
 from services.edge.dispatch.limits import Decided, refusal
-from services.edge.upstream import iter_chunks, open_attempt, read_body
+from services.edge.upstream import UpstreamClients, iter_chunks, open_attempt, read_body
 from shared import metrics
 from shared.canonical.chat import ChatRequest
 from shared.canonical.errors import GatewayError, UpstreamError, UpstreamTimeout
@@ -97,7 +97,7 @@ class Dispatcher:
     def __init__(
         self,
         fleet: Fleet,
-        http: aiohttp.ClientSession,
+        http: UpstreamClients,
         config: EdgeConfig,
         timeouts: Timeouts,
         trips: Trips,
@@ -300,7 +300,7 @@ class Dispatcher:
         timeouts = self._attempt_timeouts()
         started = time.monotonic()
         response = await open_attempt(
-            self.http,
+            self.http.via(target.upstream.proxy),
             target.upstream.url(prepared.call, target.model),
             target.upstream.auth_headers + prepared.call.headers,
             prepared.call.body,

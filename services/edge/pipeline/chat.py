@@ -184,7 +184,7 @@ class _Call:
         self.timeouts = attempt_timeouts(state.settings.timeouts, config)
         dispatcher = Dispatcher(
             state.fleet,
-            state.session,
+            state.upstreams,
             config,
             self.timeouts,
             self.settlement.trips,

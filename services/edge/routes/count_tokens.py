@@ -65,7 +65,7 @@ async def _count(state: EdgeState, request: Request[Any, Any, Any]) -> int:
     call = build(chat, BuildOptions(model=target.model))
     try:
         upstream = await open_attempt(
-            state.session,
+            state.upstreams.via(target.upstream.proxy),
             target.upstream.url(call, target.model),
             target.upstream.auth_headers + call.headers,
             call.body,
