@@ -123,7 +123,9 @@ class Outbound:
 
 
 @asynccontextmanager
-async def outbound_session(*, allow_private: bool, proxy: OutboundProxy | None = None) -> AsyncIterator[Outbound]:
+async def outbound_session(
+    *, allow_private: bool, proxy: OutboundProxy | None = None, decompress: bool = False
+) -> AsyncIterator[Outbound]:
     """A short-lived guarded session (control-plane calls are rare; nothing is pooled across them)."""
     connector: aiohttp.BaseConnector
     if proxy is not None and proxy.is_socks:
@@ -133,7 +135,7 @@ async def outbound_session(*, allow_private: bool, proxy: OutboundProxy | None =
             limit=4, force_close=True, socket_factory=None if allow_private else guarded_socket
         )
     session = aiohttp.ClientSession(
-        connector=connector, timeout=aiohttp.ClientTimeout(total=None), trust_env=False, auto_decompress=False
+        connector=connector, timeout=aiohttp.ClientTimeout(total=None), trust_env=False, auto_decompress=decompress
     )
     try:
         if proxy is None or proxy.is_socks:

@@ -16,6 +16,7 @@ from services.control.app import create_app
 from shared.kv import keys
 from shared.settings import Settings
 from tests.support.env import ADMIN_PASSWORD
+from tests.support.loopback_proxies import http_proxy
 from tests.support.threaded_upstream import threaded_fake_upstream
 
 UPSTREAM_KEY = "sk-live-test-upstream-key-0123456789abcdef"
@@ -249,3 +250,22 @@ async def test_private_addresses_are_refused_at_test_time(settings: Settings, re
             response = await client.post("/api/providers/validate", json=body)
             assert response.status_code == 400, url
             assert response.json()["error"]["details"][0]["field"] == "baseUrl"
+
+
+async def test_the_test_call_goes_through_the_providers_outbound_proxy(
+    admin: AsyncTestClient, fake_upstream: str
+) -> None:
+    """Same path as the edge: the configured proxy carries the call, with its credentials."""
+    ident = (await create(admin, provider="openai", baseUrl=f"{fake_upstream}/v1"))["id"]
+    with http_proxy("proxy-user", "proxy-pass-0123") as proxy:
+        entry = {"type": "http", "host": "127.0.0.1", "port": proxy.port, "username": "proxy-user"}
+        put = await admin.put(
+            "/api/settings/proxy", json={"providers": {"openai": {**entry, "password": "proxy-pass-0123"}}}
+        )
+        assert put.status_code == 200, put.text
+        response = await admin.post(f"/api/providers/{ident}/test")
+        assert response.status_code == 200, response.text
+        assert response.json()["ok"] is True, response.json()
+        assert proxy.log.credentials == ["proxy-user:proxy-pass-0123"]
+        assert len(proxy.log.targets) == 1
+        assert "proxy-pass-0123" not in response.text

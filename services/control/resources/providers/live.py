@@ -33,6 +33,7 @@ from services.control.resources.providers.live_schemas import (
     Validated,
 )
 from services.control.resources.providers.validation import ConnectionDraft, validate_draft
+from services.control.resources.proxy.entries import stored_proxy
 from services.control.state import ControlState
 from services.control.upstream_client import fetch
 from shared import jsonx
@@ -41,6 +42,7 @@ from shared.config.snapshot import ConnectionConfig
 from shared.crypto import DecryptionError
 from shared.formats.registry import get_dialect
 from shared.kv import keys
+from shared.outbound_proxy import PROXY_SETTINGS_KEY, OutboundProxy
 from shared.providers.model_lists import ListedModel, list_call, parse_model_list
 from shared.providers.probe import default_model, probe_call, scrubbed
 from shared.routing.config import Upstream, connection_upstream
@@ -61,6 +63,12 @@ def _failure(error: GatewayError, secret: str | None) -> UpstreamFailure:
         retryable=error.retryable,
         retry_after_seconds=int(retry) if retry is not None and retry.isdigit() else None,
     )
+
+
+async def _proxy(state: ControlState, provider: str) -> OutboundProxy | None:
+    """The outbound proxy the edge would use for this provider (its own entry, else the global one)."""
+    stored = await state.pool.fetchval("SELECT value FROM settings WHERE key = $1", PROXY_SETTINGS_KEY)
+    return stored_proxy(stored, provider, state.cipher)
 
 
 def _timeouts(state: ControlState) -> tuple[float, float]:
@@ -97,6 +105,7 @@ async def run_test(state: ControlState, connection: ConnectionConfig, model: str
             connect_timeout=connect,
             total_timeout=total,
             allow_private=state.settings.allow_private_upstreams,
+            proxy=await _proxy(state, upstream.spec.id),
         )
     except GatewayError as exc:
         return result(None, exc, chosen)
@@ -176,6 +185,7 @@ async def _upstream_models(state: ControlState, upstream: Upstream) -> list[List
             connect_timeout=connect,
             total_timeout=total,
             allow_private=state.settings.allow_private_upstreams,
+            proxy=await _proxy(state, upstream.spec.id),
         )
     except GatewayError as exc:
         return exc
