@@ -24,6 +24,7 @@ from services.control.changes import ConfigWriter
 from services.control.context import request_id_of
 from services.control.db.pool import create_pool
 from services.control.errors import EXCEPTION_HANDLERS
+from services.control.oauth.controller import OAuthController
 from services.control.ops import healthz, metrics_endpoint, openapi_json, readyz
 from services.control.publish import SnapshotPublisher
 from services.control.resources.audit.controller import audit_log
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             active_sessions,
             models_availability,
             model_availability,
+            OAuthController,
         ],
     )
     return Litestar(

@@ -23,6 +23,9 @@ __all__ = [
     "cooldown",
     "cooldown_level",
     "idempotency",
+    "oauth_device_flow",
+    "oauth_flow",
+    "oauth_refresh_lock",
     "ratelimit",
     "replay",
     "replay_by_content",
@@ -131,3 +134,20 @@ SESSION_PREFIX = PREFIX + "session:"
 
 def session(session_key: str) -> str:
     return SESSION_PREFIX + session_key
+
+
+# OAuth: a pending authorization-code flow by its state, a pending device flow by its id (both
+# short-lived, single use), and the lock that serialises one connection's token refresh.
+OAUTH_PREFIX = PREFIX + "oauth:"
+
+
+def oauth_flow(state: str) -> str:
+    return OAUTH_PREFIX + "flow:" + state
+
+
+def oauth_device_flow(flow_id: str) -> str:
+    return OAUTH_PREFIX + "device:" + flow_id
+
+
+def oauth_refresh_lock(connection_id: str) -> str:
+    return OAUTH_PREFIX + "refresh-lock:" + connection_id
