@@ -43,6 +43,7 @@ class FakeOAuth:
     client_id: str = CLIENT_ID
     deny: bool = False
     refresh_delay: float = 0.0
+    rotate: bool = True  # False: refresh tokens stay valid and the answer carries none (Google-style)
     expires_in: int = 3600
     device_interval: int = 0
     device_script: list[str] = field(default_factory=list)  # OAuth error codes to answer before success
@@ -110,9 +111,13 @@ def create_app(fake: FakeOAuth) -> web.Application:
             presented = values.get("refresh_token", "")
             if presented not in fake.live_refresh_tokens:
                 return _error("invalid_grant")
-            fake.live_refresh_tokens.discard(presented)  # rotation: spent on first use
             if fake.refresh_delay:
                 await asyncio.sleep(fake.refresh_delay)
+            if not fake.rotate:
+                answer = fake._tokens()
+                fake.live_refresh_tokens.discard(answer.pop("refresh_token"))
+                return web.json_response(answer)
+            fake.live_refresh_tokens.discard(presented)  # rotation: spent on first use
             return web.json_response(fake._tokens())
         if grant == "urn:ietf:params:oauth:grant-type:device_code":
             script = fake.device_codes.get(values.get("device_code", ""))

@@ -54,7 +54,7 @@ async def test_authorization_code_with_pkce_creates_an_oauth_connection(
     assert exchange["grant_type"] == "authorization_code"
     assert s256(exchange["code_verifier"]) == query["code_challenge"] == challenge_of(exchange["code_verifier"])
     # Tokens: encrypted at rest, never in the answer, masked, never in the audit row.
-    access, refresh, version = await stored_tokens(pool, view["id"])
+    access, refresh, _ = await stored_tokens(pool, view["id"])
     assert access == fake_oauth.issued_access_tokens[-1] and refresh in fake_oauth.live_refresh_tokens
     assert access not in finished.text and refresh not in finished.text
     assert view["accessToken"] != access and view["accessToken"].endswith(access[-4:])
