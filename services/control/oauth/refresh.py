@@ -12,12 +12,15 @@ Each successful rotation is audited and publishes a snapshot, so edges send the 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import time
 from dataclasses import dataclass
 
 import asyncpg
 import msgspec
+from redis.exceptions import RedisError
 
 from services.control import audit
 from services.control.audit import Actor
@@ -30,7 +33,7 @@ from shared.kv import keys
 from shared.kv.lock import Lease, LeaseTimeout
 from shared.oauth.registry import find_oauth_provider, resolve
 
-__all__ = ["RefreshOutcome", "oauth_row", "refresh_connection"]
+__all__ = ["RefreshOutcome", "oauth_row", "refresh_connection", "refresh_due", "run_refresh_ahead"]
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +62,22 @@ async def oauth_row(state: ControlState, ident: str) -> asyncpg.Record:
     return row
 
 
-async def refresh_connection(state: ControlState, actor: Actor, ident: str) -> RefreshOutcome:
+def _fresh_enough(row: asyncpg.Record, lead_seconds: float | None) -> bool:
+    """With a lead time, a token that outlives it needs no refresh (someone just did it)."""
+    expires = row["oauth_expires_at"]
+    return lead_seconds is not None and (expires is None or expires.timestamp() > time.time() + lead_seconds)
+
+
+async def refresh_connection(
+    state: ControlState, actor: Actor, ident: str, *, unless_valid_for: float | None = None
+) -> RefreshOutcome:
+    """Refresh now; with `unless_valid_for` (seconds) only if the token expires sooner than that."""
     seen = await oauth_row(state, ident)
     seen_version = seen["oauth_token_version"]
     try:
         async with Lease(state.redis).hold(keys.oauth_refresh_lock(ident), LEASE_MS, WAIT_MS):
             current = await oauth_row(state, ident)
-            if current["oauth_token_version"] != seen_version:
+            if current["oauth_token_version"] != seen_version or _fresh_enough(current, unless_valid_for):
                 return RefreshOutcome(current, refreshed=False)
             return await _rotate(state, actor, current)
     except LeaseTimeout:
@@ -119,3 +131,45 @@ async def _rotate(state: ControlState, actor: Actor, row: asyncpg.Record) -> Ref
         return RefreshOutcome(await oauth_row(state, ident), refreshed=False)
     log.info("oauth tokens refreshed", extra={"connection_id": ident, "token_version": version + 1})
     return RefreshOutcome(updated, refreshed=True)
+
+
+REFRESH_LEAD_SECONDS = 300  # refresh a token this long before it expires
+REFRESH_CHECK_SECONDS = 60
+_SYSTEM = Actor(name="system:oauth-refresh", request_id="oauth-refresh", client_ip=None)
+
+
+async def refresh_due(state: ControlState, lead_seconds: float = REFRESH_LEAD_SECONDS) -> int:
+    """Refresh every active OAuth connection whose token expires within the lead time.
+
+    Every control replica runs this; the lease and the re-check under it make the replicas
+    refresh each connection once between them. Returns how many this replica refreshed.
+    """
+    rows = await state.pool.fetch(
+        """SELECT id FROM provider_connections
+           WHERE auth_type = 'oauth' AND is_active AND oauth_refresh_token_enc IS NOT NULL
+             AND oauth_expires_at IS NOT NULL AND oauth_expires_at < now() + make_interval(secs => $1)
+           ORDER BY oauth_expires_at""",
+        float(lead_seconds),
+    )
+    refreshed = 0
+    for row in rows:
+        ident = str(row["id"])
+        try:
+            outcome = await refresh_connection(state, _SYSTEM, ident, unless_valid_for=lead_seconds)
+        except (ApiError, NotFoundError) as exc:
+            log.warning("oauth refresh ahead of expiry failed", extra={"connection_id": ident, "error": exc.code})
+            continue
+        refreshed += outcome.refreshed
+    return refreshed
+
+
+async def run_refresh_ahead(state: ControlState, interval: float = REFRESH_CHECK_SECONDS) -> None:
+    """The control plane's background loop keeping OAuth access tokens ahead of expiry."""
+    while True:
+        await asyncio.sleep(interval)  # first check after one interval: startup stays quick
+        try:
+            await refresh_due(state)
+        except (OSError, asyncpg.PostgresError, RedisError) as exc:
+            log.debug("oauth refresh check failed", extra={"error": type(exc).__name__})
+        except Exception as exc:  # the loop must outlive any one bad row
+            log.warning("oauth refresh check failed", extra={"error": type(exc).__name__})

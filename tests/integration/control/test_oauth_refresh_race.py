@@ -120,3 +120,23 @@ async def _straggle(
     assert row is not None
     assert CIPHER.decrypt_text(row["oauth_access_token_enc"], oauth_token_aad(ident, "access")) == winner_access
     assert fake_oauth.calls("refresh_token") == 2  # the straggler did ask; its answer was dropped
+
+
+async def test_tokens_are_refreshed_ahead_of_expiry_once_across_replicas(
+    admin: AsyncTestClient, fake_oauth: FakeOAuth, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    from services.control.oauth.refresh import refresh_due
+
+    fake_oauth.expires_in = 120  # inside the 5-minute lead
+    soon = await connect_claude(admin, name="soon")
+    fake_oauth.expires_in = 3600
+    later = await connect_claude(admin, name="later")
+    first, second = create_app(settings), create_app(settings)
+    async with first.lifespan(), second.lifespan():
+        counts = await asyncio.gather(refresh_due(first.state.control), refresh_due(second.state.control))
+    assert sorted(counts) == [0, 1]
+    assert fake_oauth.calls("refresh_token") == 1
+    versions = {str(r["id"]): r["oauth_token_version"] for r in await pool.fetch("SELECT * FROM provider_connections")}
+    assert versions == {soon["id"]: 2, later["id"]: 1}
+    actor = await pool.fetchval("SELECT actor FROM audit_log WHERE action = 'oauth.refreshed'")
+    assert actor == "system:oauth-refresh"
