@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import asyncpg
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from services.control import audit
@@ -296,7 +297,11 @@ class OAuthController(Controller):
             expires_in=expires_in,
         )
 
-    @post("/poll", status_code=200)
+    @post(
+        "/poll",
+        status_code=200,
+        responses={202: ResponseSpec(data_container=PollAnswer, description="Not approved yet: poll again later")},
+    )
     async def poll(
         self, request: Request[Any, Any, Any], provider: FromPath[str], data: JSONBody[DevicePoll]
     ) -> Response[PollAnswer]:

@@ -105,6 +105,13 @@ async def test_oauth_routes_need_an_admin(control: AsyncTestClient, fake_oauth: 
     assert (await control.post("/api/oauth/github/device-code", json={})).status_code == 401
 
 
+async def test_an_inference_key_gets_403(admin: AsyncTestClient, fake_oauth: FakeOAuth) -> None:
+    key = (await admin.post("/api/keys", json={"name": "inference-only"})).json()["key"]
+    bearer = {"authorization": f"Bearer {key}"}
+    assert (await admin.post("/api/oauth/claude/authorize", json={}, headers=bearer)).status_code == 403
+    assert (await admin.post("/api/oauth/github/poll", json={"flowId": "x"}, headers=bearer)).status_code == 403
+
+
 @pytest.fixture
 async def strict_admin(
     pg_url: str, redis: Redis, clean_db: None, fake_oauth: FakeOAuth
@@ -136,3 +143,10 @@ async def test_overridden_endpoints_pass_the_ssrf_guard(
     )
     assert finished.status_code == 502 and "token_url refused" in finished.json()["error"]["message"]
     assert fake_oauth.calls("authorization_code") == 0
+
+
+async def test_the_oauth_routes_are_in_the_openapi_document(control: AsyncTestClient) -> None:
+    paths = (await control.get("/api/openapi.json")).json()["paths"]
+    for action in ("authorize", "callback", "device-code", "poll", "refresh", "revoke"):
+        assert f"/api/oauth/{{provider}}/{action}" in paths
+    assert {"200", "202"} <= set(paths["/api/oauth/{provider}/poll"]["post"]["responses"])
