@@ -32,7 +32,7 @@ from services.control.oauth.client import (
     token_set,
 )
 from services.control.oauth.flows import AUTHORIZE_TTL_SECONDS, AuthorizeFlow, DeviceFlow, FlowStore
-from services.control.oauth.grants import check_base_url, check_target, decrypt_token, save_grant, view
+from services.control.oauth.grants import check_base_url, check_name, check_target, decrypt_token, save_grant, view
 from services.control.oauth.refresh import oauth_row, refresh_connection
 from services.control.oauth.schemas import (
     AuthorizeRequest,
@@ -99,6 +99,7 @@ async def _exchange(spec: OAuthProvider, state: ControlState, form: dict[str, st
 async def _start_authorize(request: Request[Any, Any, Any], provider: str, data: AuthorizeRequest) -> AuthorizeStarted:
     state = control_state(request)
     spec = _spec(provider, AUTHORIZATION_CODE)
+    name = check_name(data.name)
     base_url = check_base_url(data.base_url, state.settings.allow_private_upstreams)
     connection_id = await check_target(state, spec, data.connection_id)
     authorize_url = _url(spec, "authorize_url", state)
@@ -111,7 +112,7 @@ async def _start_authorize(request: Request[Any, Any, Any], provider: str, data:
             provider=spec.id,
             verifier=verifier,
             redirect_uri=spec.redirect_uri,
-            name=data.name,
+            name=name,
             connection_id=connection_id,
             base_url=base_url,
         ),
@@ -252,6 +253,7 @@ class OAuthController(Controller):
         state = control_state(request)
         spec = _spec(provider, DEVICE_CODE)
         data = data or AuthorizeRequest()
+        name = check_name(data.name)
         base_url = check_base_url(data.base_url, state.settings.allow_private_upstreams)
         connection_id = await check_target(state, spec, data.connection_id)
         form = {"client_id": spec.client_id, "scope": spec.scopes}
@@ -282,7 +284,7 @@ class OAuthController(Controller):
                 interval=interval,
                 next_poll_at=now + interval,
                 expires_at=now + expires_in,
-                name=data.name,
+                name=name,
                 connection_id=connection_id,
                 base_url=base_url,
             ),

@@ -22,7 +22,7 @@ from shared.ids import new_id
 from shared.netguard import UnsafeURL, check_url
 from shared.oauth.registry import OAuthProvider
 
-__all__ = ["check_base_url", "check_target", "decrypt_token", "encrypt_tokens", "save_grant", "view"]
+__all__ = ["check_base_url", "check_name", "check_target", "decrypt_token", "encrypt_tokens", "save_grant", "view"]
 
 
 def decrypt_token(cipher: FieldCipher, row: asyncpg.Record, kind: str) -> str | None:
@@ -65,6 +65,17 @@ def view(row: asyncpg.Record, cipher: FieldCipher) -> OAuthConnectionView:
         scope=row["oauth_scope"],
         token_version=row["oauth_token_version"],
     )
+
+
+def check_name(name: str | None) -> str | None:
+    if name is None:
+        return None
+    name = name.strip()
+    if not name:
+        raise InvalidField("name", "must not be blank", 422)
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+        raise InvalidField("name", "must not contain control characters", 422)
+    return name
 
 
 def check_base_url(base_url: str | None, allow_private: bool) -> str | None:

@@ -50,6 +50,8 @@ async def test_unknown_provider_action_or_flow_is_404(
         ("/api/oauth/claude/refresh", {}, "connectionId"),
         ("/api/oauth/claude/revoke", {"connectionId": 7}, "connectionId"),
         ("/api/oauth/claude/authorize", {"name": ""}, "name"),
+        ("/api/oauth/claude/authorize", {"name": "   "}, "name"),
+        ("/api/oauth/github/device-code", {"name": "a\nb"}, "name"),
         ("/api/oauth/claude/authorize", {"baseUrl": "ftp://example.com"}, "baseUrl"),
     ],
 )
