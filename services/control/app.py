@@ -25,6 +25,8 @@ from services.control.changes import ConfigWriter
 from services.control.context import request_id_of
 from services.control.db.pool import create_pool
 from services.control.errors import EXCEPTION_HANDLERS
+from services.control.oauth.controller import OAuthController
+from services.control.oauth.refresh import run_refresh_ahead
 from services.control.ops import healthz, metrics_endpoint, openapi_json, readyz
 from services.control.publish import SnapshotPublisher
 from services.control.resources.audit.controller import audit_log
@@ -105,12 +107,14 @@ def _lifespan(settings: Settings) -> Any:
             app.state.process = ServerProcess.from_environment(os.environ)
             await publisher.publish_latest()
             backstop = asyncio.create_task(publisher.run_backstop())
+            oauth_refresh = asyncio.create_task(run_refresh_ahead(app.state.control))
             try:
                 yield
             finally:
-                backstop.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await backstop
+                for task in (backstop, oauth_refresh):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
         finally:
             await redis.aclose()
             await pool.close()
@@ -169,6 +173,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             droid_settings,
             openclaw_settings,
             cli_tool_runtime,
+            OAuthController,
         ],
     )
     return Litestar(

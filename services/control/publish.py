@@ -33,13 +33,18 @@ from shared.crypto import FieldCipher
 from shared.kv.config_channel import ConfigChannel
 from shared.outbound_proxy import PROXY_SETTINGS_KEY
 
-__all__ = ["SnapshotPublisher", "connection_aad", "connection_config", "node_aad"]
+__all__ = ["SnapshotPublisher", "connection_aad", "connection_config", "node_aad", "oauth_token_aad"]
 
 log = logging.getLogger(__name__)
 
 
 def connection_aad(connection_id: str) -> str:
     return f"provider_connections:{connection_id}"
+
+
+def oauth_token_aad(connection_id: str, kind: str) -> str:
+    """`kind` is "access" or "refresh": the two tokens of one row cannot be swapped either."""
+    return f"provider_connections:{connection_id}:oauth_{kind}"
 
 
 def node_aad(node_id: str) -> str:
@@ -49,6 +54,9 @@ def node_aad(node_id: str) -> str:
 def _connection(row: asyncpg.Record, cipher: FieldCipher) -> ConnectionConfig:
     ident = str(row["id"])
     api_key = cipher.decrypt_text(row["api_key_enc"], connection_aad(ident)) if row["api_key_enc"] else None
+    if row["auth_type"] == "oauth":
+        token = row["oauth_access_token_enc"]
+        api_key = cipher.decrypt_text(token, oauth_token_aad(ident, "access")) if token else None
     return ConnectionConfig(
         id=ident,
         provider=row["provider"],
@@ -64,6 +72,7 @@ def _connection(row: asyncpg.Record, cipher: FieldCipher) -> ConnectionConfig:
         max_requests_per_day=row["max_requests_per_day"],
         max_tokens_per_minute=row["max_tokens_per_minute"],
         max_concurrent=row["max_concurrent"],
+        auth_type=row["auth_type"],
     )
 
 

@@ -43,6 +43,7 @@ class ConnectionConfig(msgspec.Struct, frozen=True, kw_only=True):
     max_requests_per_day: int | None = None
     max_tokens_per_minute: int | None = None
     max_concurrent: int | None = None
+    auth_type: str = "apikey"  # "oauth": api_key holds the current OAuth access token (always Bearer)
 
 
 class NodeConfig(msgspec.Struct, frozen=True, kw_only=True):

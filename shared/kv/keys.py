@@ -30,6 +30,9 @@ __all__ = [
     "cooldown_level",
     "edge_replica",
     "idempotency",
+    "oauth_device_flow",
+    "oauth_flow",
+    "oauth_refresh_lock",
     "provider_models",
     "ratelimit",
     "replay",
@@ -165,3 +168,20 @@ EDGE_REPLICA_TTL_MS = 120_000
 
 def edge_replica(replica_id: str) -> str:
     return PREFIX + "{edges}:replica:" + replica_id[:128]
+
+
+# OAuth: a pending authorization-code flow by its state, a pending device flow by its id (both
+# short-lived, single use), and the lock that serialises one connection's token refresh.
+OAUTH_PREFIX = PREFIX + "oauth:"
+
+
+def oauth_flow(state: str) -> str:
+    return OAUTH_PREFIX + "flow:" + state
+
+
+def oauth_device_flow(flow_id: str) -> str:
+    return OAUTH_PREFIX + "device:" + flow_id
+
+
+def oauth_refresh_lock(connection_id: str) -> str:
+    return OAUTH_PREFIX + "refresh-lock:" + connection_id

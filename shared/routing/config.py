@@ -15,6 +15,7 @@ from shared.config.catalog_overrides import CatalogOverrides, catalog_overrides
 from shared.config.resilience import routing_settings
 from shared.config.snapshot import ComboConfig, ConnectionConfig, KeyConfig, NodeConfig, PolicyConfig, Snapshot
 from shared.formats.base import UpstreamCall
+from shared.oauth.registry import find_oauth_provider
 from shared.outbound_proxy import PROXY_SETTINGS_KEY, OutboundProxy, ProxyTable
 from shared.providers.catalog import PROVIDERS, find_provider
 from shared.providers.spec import AuthStyle, Price, ProviderSpec, UrlStyle
@@ -74,6 +75,13 @@ _AUTH_HEADER = {
 
 def _auth_headers(connection: ConnectionConfig, spec: ProviderSpec) -> tuple[tuple[str, str], ...]:
     headers: list[tuple[str, str]] = [("content-type", "application/json")]
+    if connection.auth_type == "oauth":
+        # An OAuth access token is a Bearer token whatever header the provider's API keys use.
+        oauth = find_oauth_provider(str(connection.extra.get("oauthProvider") or ""))
+        if connection.api_key:
+            headers.append(("authorization", f"Bearer {connection.api_key}"))
+        headers.extend(oauth.upstream_headers if oauth else ())
+        return tuple(headers)
     template = _AUTH_HEADER.get(spec.auth)
     if connection.api_key and template is not None:
         headers.append((template[0], template[1].format(connection.api_key)))

@@ -54,7 +54,9 @@ def _view(row: asyncpg.Record, state: ControlState) -> ProviderView:
     )
 
 
-def _columns(draft: ConnectionDraft, state: ControlState, ident: str, kept_enc: bytes | None) -> dict[str, Any]:
+def _columns(
+    draft: ConnectionDraft, state: ControlState, ident: str, kept_enc: bytes | None, kept_auth: str | None = None
+) -> dict[str, Any]:
     if draft.keeps_key:
         key_enc = kept_enc
     elif draft.api_key:
@@ -64,7 +66,8 @@ def _columns(draft: ConnectionDraft, state: ControlState, ident: str, kept_enc: 
     return {
         "provider": draft.provider,
         "name": draft.name,
-        "auth_type": "apikey" if key_enc else "none",
+        # An OAuth connection keeps its tokens (written only by /api/oauth) until given an API key.
+        "auth_type": "apikey" if key_enc else ("oauth" if kept_auth == "oauth" and draft.keeps_key else "none"),
         "api_key_enc": key_enc,
         "base_url": draft.base_url,
         "priority": draft.priority,
@@ -94,7 +97,7 @@ def _draft_from_row(row: asyncpg.Record) -> ConnectionDraft:
         max_requests_per_day=row["max_requests_per_day"],
         max_tokens_per_minute=row["max_tokens_per_minute"],
         max_concurrent=row["max_concurrent"],
-        keeps_key=row["api_key_enc"] is not None,
+        keeps_key=row["api_key_enc"] is not None or row["auth_type"] == "oauth",
     )
 
 
@@ -178,7 +181,9 @@ class ProvidersController(Controller):
                 draft = _draft_from_row(row)
                 _apply(draft, data)
                 validate_draft(draft, state.settings.allow_private_upstreams)
-                updated = await queries.update(conn, ident, _columns(draft, state, ident, row["api_key_enc"]))
+                updated = await queries.update(
+                    conn, ident, _columns(draft, state, ident, row["api_key_enc"], row["auth_type"])
+                )
                 view = _view(updated, state)
                 await audit.record(
                     conn,
