@@ -7,19 +7,22 @@ URLs pass the SSRF guard first. Errors carry the provider's `error` code and nev
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
+from services.control.outbound import outbound_session
 from shared import jsonx
 from shared.netguard import UnsafeURL, check_url
 from shared.oauth.registry import OAuthProvider
 
 __all__ = ["OAuthEndpointError", "OAuthGrantError", "TokenSet", "endpoint", "post_form", "token_set"]
 
-_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
+_TOTAL_SECONDS = 15
+_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=5, sock_connect=5)
 _MAX_BODY = 1024 * 1024
 
 
@@ -57,13 +60,19 @@ def endpoint(spec: OAuthProvider, field_name: str, allow_private: bool) -> str:
     return str(url)
 
 
-async def post_form(url: str, form: dict[str, str]) -> dict[str, Any]:
-    """POST the form; the JSON answer on 2xx, OAuthGrantError on an OAuth error answer."""
+async def post_form(url: str, form: dict[str, str], *, allow_private: bool) -> dict[str, Any]:
+    """POST the form; the JSON answer on 2xx, OAuthGrantError on an OAuth error answer.
+
+    Through the guarded outbound session: every socket is vetted as it opens (DNS rebinding).
+    """
     headers = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
     try:
         async with (
-            aiohttp.ClientSession(timeout=_TIMEOUT, trust_env=False) as session,
-            session.post(url, data=form, headers=headers, allow_redirects=False) as response,
+            asyncio.timeout(_TOTAL_SECONDS),
+            outbound_session(allow_private=allow_private, decompress=True) as outbound,
+            outbound.session.post(
+                url, data=form, timeout=_TIMEOUT, **outbound.request_options(url, headers)
+            ) as response,
         ):
             raw = await response.content.read(_MAX_BODY + 1)
             status = response.status

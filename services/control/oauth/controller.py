@@ -93,7 +93,9 @@ async def _exchange(spec: OAuthProvider, state: ControlState, form: dict[str, st
     form["client_id"] = spec.client_id
     if spec.client_secret:
         form["client_secret"] = spec.client_secret
-    return token_set(await post_form(_url(spec, "token_url", state), form))
+    return token_set(
+        await post_form(_url(spec, "token_url", state), form, allow_private=state.settings.allow_private_upstreams)
+    )
 
 
 async def _start_authorize(request: Request[Any, Any, Any], provider: str, data: AuthorizeRequest) -> AuthorizeStarted:
@@ -261,7 +263,9 @@ class OAuthController(Controller):
         if verifier is not None:
             form.update(code_challenge=challenge_of(verifier), code_challenge_method="S256")
         try:
-            body = await post_form(_url(spec, "device_code_url", state), form)
+            body = await post_form(
+                _url(spec, "device_code_url", state), form, allow_private=state.settings.allow_private_upstreams
+            )
             device_code, user_code = _text(body, "device_code"), _text(body, "user_code")
             verification_uri = body.get("verification_uri") or body.get("verification_url")
             if not isinstance(verification_uri, str) or not verification_uri:
@@ -386,7 +390,9 @@ class OAuthController(Controller):
                 token = decrypt_token(state.cipher, row, "refresh") or decrypt_token(state.cipher, row, "access")
                 if token:
                     form = {"token": token, "client_id": spec.client_id}
-                    await post_form(_url(spec, "revoke_url", state), form)
+                    await post_form(
+                        _url(spec, "revoke_url", state), form, allow_private=state.settings.allow_private_upstreams
+                    )
                     revoked = True
             except (OAuthGrantError, OAuthEndpointError, ApiError, DecryptionError) as exc:
                 upstream_error = type(exc).__name__ if not isinstance(exc, OAuthGrantError) else exc.code

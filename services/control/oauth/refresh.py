@@ -98,7 +98,13 @@ async def _rotate(state: ControlState, actor: Actor, row: asyncpg.Record) -> Ref
     if spec.client_secret:
         form["client_secret"] = spec.client_secret
     try:
-        tokens = token_set(await post_form(endpoint(spec, "token_url", state.settings.allow_private_upstreams), form))
+        tokens = token_set(
+            await post_form(
+                endpoint(spec, "token_url", state.settings.allow_private_upstreams),
+                form,
+                allow_private=state.settings.allow_private_upstreams,
+            )
+        )
     except OAuthGrantError as exc:
         latest = await oauth_row(state, ident)
         if latest["oauth_token_version"] != version:  # rotated by someone whose lease we outlived
