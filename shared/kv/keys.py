@@ -9,6 +9,7 @@ __all__ = [
     "CONFIG_CURRENT",
     "COOLDOWN_PREFIX",
     "IDEMPOTENCY_PREFIX",
+    "LOGIN_ATTEMPTS_PREFIX",
     "MAX_RETRY_AFTER_MS",
     "RATELIMIT_PREFIX",
     "REPLAY_PREFIX",
@@ -23,6 +24,7 @@ __all__ = [
     "cooldown",
     "cooldown_level",
     "idempotency",
+    "login_attempts",
     "ratelimit",
     "replay",
     "replay_by_content",
@@ -131,3 +133,11 @@ SESSION_PREFIX = PREFIX + "session:"
 
 def session(session_key: str) -> str:
     return SESSION_PREFIX + session_key
+
+
+# Failed-login window per client address: ZSET of attempts scored by time (epoch ms); expires with the window.
+LOGIN_ATTEMPTS_PREFIX = PREFIX + "login:"
+
+
+def login_attempts(client: str) -> str:
+    return LOGIN_ATTEMPTS_PREFIX + client[:128]
