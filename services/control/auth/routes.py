@@ -102,6 +102,7 @@ async def login(request: Request[Any, Any, Any], data: JSONBody[LoginBody]) -> R
     async with state.pool.acquire() as conn:
         await audit.record(conn, actor, "auth.login.success" if ok else "auth.login.failed", "session", None)
     if not ok:
+        log.warning("login failed: wrong password", extra={"client_ip": client, "request_id": actor.request_id})
         raise ApiError(401, "wrong password", "invalid_credentials")
     await _give_back(state.redis, client, attempt_id)
     ttl = state.settings.session_ttl_seconds
