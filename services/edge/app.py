@@ -63,7 +63,7 @@ def _lifespan(settings: Settings) -> Any:
         assert settings.storage_encryption_key
         # Short socket timeouts: a slow Redis must degrade the hot path, not hang it.
         redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=1)
-        session = create_session()
+        session = create_session(allow_private=settings.allow_private_upstreams)
         holder = ConfigHolder()
         sink = UsageSink(UsageStream(redis), settings.usage_flush_ms, settings.usage_batch_size)
         app.state.edge = EdgeState(

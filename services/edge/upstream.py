@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 import aiohttp
 
+from services.edge.resolver_guard import PublicOnlyResolver
 from shared.canonical.errors import GatewayError, UpstreamError, UpstreamTimeout
 from shared.settings import Timeouts
 
@@ -24,8 +25,10 @@ _MAX_ERROR_BODY = 64 * 1024
 _MAX_BODY = 64 * 1024 * 1024
 
 
-def create_session() -> aiohttp.ClientSession:
+def create_session(allow_private: bool = True) -> aiohttp.ClientSession:
+    """`allow_private=False` (production) refuses private addresses again when connecting."""
     connector = aiohttp.TCPConnector(
+        resolver=None if allow_private else PublicOnlyResolver(),
         limit=0,  # concurrency is governed by the gateway's own limits, not the pool
         ttl_dns_cache=60,
         keepalive_timeout=60,
