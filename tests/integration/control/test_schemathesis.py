@@ -40,7 +40,7 @@ CHECKS = [checks.not_a_server_error, checks.response_schema_conformance]
 
 
 @pytest.fixture(scope="module")
-def control_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def control_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     asyncio.run(fresh_database(DATABASE))
     redis.Redis.from_url(redis_url(REDIS_DB)).flushdb()
     port = free_port()
@@ -65,7 +65,7 @@ def control_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 pass
             assert time.monotonic() < deadline, "control never became ready"
             time.sleep(0.1)
-        yield url
+        yield url, data_dir / "control.log"
     finally:
         process.terminate()
         try:
@@ -76,8 +76,8 @@ def control_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def admin_key(control_process: str) -> str:
-    with httpx.Client(base_url=control_process, timeout=10) as client:
+def admin_key(control_process: tuple[str, Path]) -> str:
+    with httpx.Client(base_url=control_process[0], timeout=10) as client:
         login_sync(client)
         created = client.post("/api/keys", json={"name": "schemathesis", "scopes": ["admin"]})
         assert created.status_code == 201, created.text
@@ -110,8 +110,11 @@ def _run_operation(
     return None
 
 
-def test_no_operation_answers_a_server_error_or_breaks_its_schema(control_process: str, admin_key: str) -> None:
-    schema = schemathesis.openapi.from_url(f"{control_process}/api/openapi.json", timeout=10)
+def test_no_operation_answers_a_server_error_or_breaks_its_schema(
+    control_process: tuple[str, Path], admin_key: str
+) -> None:
+    url, log_path = control_process
+    schema = schemathesis.openapi.from_url(f"{url}/api/openapi.json", timeout=10)
     headers = {"authorization": f"Bearer {admin_key}"}
     failures, ran = [], 0
     started = time.monotonic()
@@ -122,9 +125,11 @@ def test_no_operation_answers_a_server_error_or_breaks_its_schema(control_proces
                 continue
             ran += 1
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                problem = _run_operation(operation, mode, control_process, headers, session)
+                problem = _run_operation(operation, mode, url, headers, session)
                 if problem:
                     failures.append(problem)
     assert ran >= 30, ran
     assert not failures, "\n\n".join(failures)
+    logged_errors = [line for line in log_path.read_text().splitlines() if '"level":"error"' in line]
+    assert not logged_errors, logged_errors[:5]
     assert time.monotonic() - started < 120
