@@ -29,15 +29,18 @@ async def raw_request(
     raw_path: str,
     headers: dict[str, str] | None = None,
     chunks: Sequence[bytes] = (b"{}",),
+    client_address: str = "127.0.0.1",
 ) -> RawAnswer:
     """Send one request as a server would hand it over: percent-decoded `path`, untouched `raw_path`,
     no dot-segment clean-up, the body in the given chunks (no Content-Length unless in `headers`)."""
     return await asyncio.to_thread(
-        client.blocking_portal.call, _call, client.app, method, raw_path, headers or {}, list(chunks)
+        client.blocking_portal.call, _call, client.app, method, raw_path, headers or {}, list(chunks), client_address
     )
 
 
-async def _call(app: Any, method: str, raw_path: str, headers: dict[str, str], chunks: list[bytes]) -> RawAnswer:
+async def _call(
+    app: Any, method: str, raw_path: str, headers: dict[str, str], chunks: list[bytes], client_address: str
+) -> RawAnswer:
     path, _, query = raw_path.partition("?")
     scope: dict[str, Any] = {
         "type": "http",
@@ -51,7 +54,7 @@ async def _call(app: Any, method: str, raw_path: str, headers: dict[str, str], c
         "root_path": "",
         "headers": [(b"host", b"testserver"), (b"content-type", b"application/json")]
         + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 50000),
+        "client": (client_address, 50000),
         "server": ("127.0.0.1", 80),
         "state": {},
     }

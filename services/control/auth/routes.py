@@ -8,6 +8,7 @@ Redis the guard cannot count, so login fails closed with 503 rather than allowin
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import math
 import secrets
@@ -50,7 +51,16 @@ def _is_https(request: Request[Any, Any, Any]) -> bool:
 
 
 def _client(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
+    """Whom to count attempts against: the address, or for IPv6 its /64 (one host's usual share,
+    which it could otherwise rotate through to dodge the limit)."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address.ipv4_mapped or address) if isinstance(address, ipaddress.IPv6Address) else str(address)
 
 
 async def _take_attempt(redis: Redis, client: str, attempt_id: str) -> None:

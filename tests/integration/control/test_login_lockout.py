@@ -8,11 +8,13 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from services.control.app import create_app
+from shared import jsonx
 from shared.kv import keys
 from shared.kv.batch import RedisBatch
 from shared.kv.login_guard import LoginGuard, LoginPolicy
 from shared.settings import Settings
 from tests.support.env import ADMIN_PASSWORD, free_port
+from tests.support.raw_asgi import raw_request
 
 TEST_CLIENT = "testclient"  # the client address Litestar's test client reports
 WINDOW_S = 15 * 60
@@ -81,3 +83,20 @@ async def test_without_redis_login_fails_closed_with_503(settings: Settings, red
             assert response.status_code == 503
             assert response.json()["error"]["code"] == "state_unavailable"
             assert "set-cookie" not in response.headers
+
+
+async def _raw_login(control: AsyncTestClient, address: str, password: str) -> int:
+    body = jsonx.dumps({"password": password})
+    return (await raw_request(control, "POST", "/api/auth/login", chunks=[body], client_address=address)).status
+
+
+async def test_each_address_has_its_own_count_and_ipv6_counts_per_64(control: AsyncTestClient) -> None:
+    for _ in range(5):
+        assert await _raw_login(control, "203.0.113.10", "wrong") == 401
+    assert await _raw_login(control, "203.0.113.10", ADMIN_PASSWORD) == 429
+    assert await _raw_login(control, "203.0.113.11", ADMIN_PASSWORD) == 200  # another address is not locked
+    assert await _raw_login(control, "::ffff:203.0.113.10", "wrong") == 429  # the same IPv4, mapped
+    for n in range(5):  # rotating through one /64 does not buy more guesses
+        assert await _raw_login(control, f"2001:db8:1:2::{n + 1:x}", "wrong") == 401
+    assert await _raw_login(control, "2001:db8:1:2:ffff::9", "wrong") == 429
+    assert await _raw_login(control, "2001:db8:1:3::1", ADMIN_PASSWORD) == 200
