@@ -131,8 +131,9 @@ class BenchStack:
         login = request_json("POST", f"{control}/api/auth/login", {"password": self.admin_password})
         if login.status != 200:
             raise RuntimeError(f"login to the control plane failed (HTTP {login.status})")
-        cookie = (login.headers.get("set-cookie") or login.headers.get("Set-Cookie") or "").split(";", 1)[0]
-        headers = {"cookie": cookie}
+        # the session cookie plus its CSRF token, which cookie-authenticated writes must echo
+        csrf = str(login.body.get("csrfToken", "")) if isinstance(login.body, dict) else ""
+        headers = {"cookie": "; ".join(login.cookies), "x-csrf-token": csrf}
         provider = request_json(
             "POST",
             f"{control}/api/providers",

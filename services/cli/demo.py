@@ -24,6 +24,7 @@ class DemoSeeder:
         self._control = control_url
         self._edge = edge_url
         self._cookie = ""
+        self._csrf = ""
 
     def _login(self) -> None:
         answer = request_json(
@@ -34,11 +35,13 @@ class DemoSeeder:
                 "could not log in to the control plane with INITIAL_PASSWORD "
                 "(was the admin password changed? the demo needs it once)"
             )
-        cookie = answer.headers.get("set-cookie") or answer.headers.get("Set-Cookie") or ""
-        self._cookie = cookie.split(";", 1)[0]
+        self._cookie = "; ".join(answer.cookies)
+        # cookie-authenticated writes echo the session's CSRF token, as the dashboard does
+        self._csrf = str(answer.body.get("csrfToken", "")) if isinstance(answer.body, dict) else ""
 
     def _api(self, method: str, path: str, body: object = None) -> tuple[int, object]:
-        answer = request_json(method, f"{self._control}{path}", body, {"cookie": self._cookie})
+        headers = {"cookie": self._cookie, "x-csrf-token": self._csrf}
+        answer = request_json(method, f"{self._control}{path}", body, headers)
         return answer.status, answer.body
 
     def _ensure_provider(self) -> None:

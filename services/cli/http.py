@@ -12,12 +12,17 @@ __all__ = ["HttpAnswer", "get_status", "request_json"]
 
 
 class HttpAnswer:
-    __slots__ = ("body", "headers", "status")
+    __slots__ = ("body", "cookies", "headers", "status")
 
-    def __init__(self, status: int, body: Any, headers: dict[str, str]) -> None:
+    def __init__(self, status: int, body: Any, headers: dict[str, str], cookies: list[str] | None = None) -> None:
         self.status = status
         self.body = body
         self.headers = headers
+        self.cookies = cookies or []  # each Set-Cookie's "name=value" (a dict of headers keeps only one)
+
+
+def _cookies(headers: Any) -> list[str]:
+    return [value.split(";", 1)[0].strip() for value in headers.get_all("Set-Cookie") or []]
 
 
 def get_status(url: str, timeout: float = 2.0, headers: dict[str, str] | None = None) -> int | None:
@@ -39,7 +44,8 @@ def request_json(method: str, url: str, body: Any = None, headers: dict[str, str
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             raw = response.read()
-            return HttpAnswer(response.status, jsonx.loads(raw) if raw else None, dict(response.headers))
+            body = jsonx.loads(raw) if raw else None
+            return HttpAnswer(response.status, body, dict(response.headers), _cookies(response.headers))
     except urllib.error.HTTPError as exc:
         raw = exc.read()
         try:

@@ -22,12 +22,20 @@ _NAMED_FIELD = re.compile(r"field `([^`]+)`")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, code: str, details: list[dict[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str,
+        details: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
         self.details = details
+        self.headers = headers
 
 
 class InvalidField(ApiError):
@@ -48,7 +56,7 @@ def _body(message: str, code: str, details: list[dict[str, str]] | None = None) 
 
 
 def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, Any]]:
-    return Response(_body(exc.message, exc.code, exc.details), status_code=exc.status)
+    return Response(_body(exc.message, exc.code, exc.details), status_code=exc.status, headers=exc.headers)
 
 
 def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Request, Response, get
 
 from services.control.context import control_state
+from services.control.openapi_errors import document_error_bodies
 from shared import jsonx, metrics
 
 __all__ = ["healthz", "metrics_endpoint", "openapi_json", "readyz"]
@@ -44,5 +45,5 @@ async def metrics_endpoint() -> Response[bytes]:
 @get("/api/openapi.json", include_in_schema=False)
 async def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The management API's OpenAPI 3.1 document."""
-    schema = request.app.openapi_schema.to_schema()
+    schema = document_error_bodies(request.app.openapi_schema.to_schema())
     return Response(jsonx.dumps(schema), media_type="application/vnd.oai.openapi+json")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,7 +42,7 @@ def is_fake_signature(signature: object, thinking: str | None = None) -> bool:
     if not isinstance(signature, str) or not signature:
         return False
     if thinking is not None:
-        return signature == fake_signature(thinking)
+        return hmac.compare_digest(signature.encode(), fake_signature(thinking).encode())
     try:
         return base64.b64decode(signature, validate=True).startswith(_SIGNATURE_PREFIX)
     except ValueError:

@@ -13,6 +13,7 @@ __all__ = [
     "EDGE_REPLICAS",
     "EDGE_REPLICA_TTL_MS",
     "IDEMPOTENCY_PREFIX",
+    "LOGIN_ATTEMPTS_PREFIX",
     "MAX_RETRY_AFTER_MS",
     "PROVIDER_MODELS_PREFIX",
     "PROVIDER_MODELS_TTL_SECONDS",
@@ -30,6 +31,7 @@ __all__ = [
     "cooldown_level",
     "edge_replica",
     "idempotency",
+    "login_attempts",
     "oauth_device_flow",
     "oauth_flow",
     "oauth_refresh_lock",
@@ -185,3 +187,11 @@ def oauth_device_flow(flow_id: str) -> str:
 
 def oauth_refresh_lock(connection_id: str) -> str:
     return OAUTH_PREFIX + "refresh-lock:" + connection_id
+
+
+# Failed-login window per client address: ZSET of attempts scored by time (epoch ms); expires with the window.
+LOGIN_ATTEMPTS_PREFIX = PREFIX + "login:"
+
+
+def login_attempts(client: str) -> str:
+    return LOGIN_ATTEMPTS_PREFIX + client[:128]

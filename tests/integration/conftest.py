@@ -11,8 +11,9 @@ from redis.asyncio import Redis
 
 from services.control.app import create_app
 from shared.settings import Settings
+from tests.support.auth import login
 from tests.support.db import fresh_database
-from tests.support.env import ADMIN_PASSWORD, redis_url, settings_for
+from tests.support.env import redis_url, settings_for
 
 DATABASE = "omniroute_it"
 REDIS_DB = 13
@@ -60,6 +61,5 @@ async def control(settings: Settings, redis: Redis, clean_db: None) -> AsyncIter
 
 @pytest.fixture
 async def admin(control: AsyncTestClient) -> AsyncTestClient:
-    response = await control.post("/api/auth/login", json={"password": ADMIN_PASSWORD})
-    assert response.status_code == 200
+    await login(control)  # cookie session + X-CSRF-Token on every later request
     return control

@@ -14,8 +14,9 @@ import httpx
 import redis
 
 from services.cli.local_stack import EdgeSpec, LocalStack, StackLayout
+from tests.support.auth import login_sync
 from tests.support.db import fresh_database
-from tests.support.env import ADMIN_PASSWORD, base_env, database_url, free_port
+from tests.support.env import base_env, database_url, free_port
 
 UPSTREAM_KEY = "sk-fake-upstream-e2e-key-0123456789abcdef"
 
@@ -95,7 +96,7 @@ def start_stack(
     stack = LocalStack(layout)
     stack.start(ready_timeout=60)
     admin = httpx.Client(base_url=stack.control_url, timeout=10)
-    assert admin.post("/api/auth/login", json={"password": ADMIN_PASSWORD}).status_code == 200
+    login_sync(admin)
     e2e = E2EStack(stack=stack, database=name, redis_url=redis_url, admin=admin)
     provider = admin.post(
         "/api/providers",

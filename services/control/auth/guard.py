@@ -1,8 +1,11 @@
 """Who may use the management API: a cookie session, or a Bearer key with the `admin` scope.
 
-Inference keys (without `admin`) get 403. Cookie-authenticated writes must come from the same
-site (Fetch-Metadata and Origin checks) so a cross-site form cannot act with the cookie.
-With `requireLogin` off, a strictly local request needs no credentials (auth/local_access.py).
+Inference keys (without `admin`) get 403. Cookie-authenticated writes need two defences a
+cross-site form cannot forge: they must come from the same site (Fetch-Metadata and Origin
+checks), and they must carry the session's CSRF token in `X-CSRF-Token` (see auth/session.py).
+Bearer-key automation is unaffected: browsers never attach an Authorization header on their own.
+With `requireLogin` off, a strictly local request needs no credentials (auth/local_access.py);
+its writes still pass the same-site checks.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from services.control.audit import Actor
 from services.control.auth.local_access import LOCAL_ACTOR, is_local_request, login_required
-from services.control.auth.session import COOKIE_NAME, session_is_valid
+from services.control.auth.session import COOKIE_NAME, CSRF_HEADER_NAME, csrf_matches, session_csrf
 from services.control.context import control_state, request_id_of
 from shared.crypto import hash_api_key
 
@@ -64,6 +67,13 @@ def _check_same_site(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
         raise PermissionDeniedException("cross-origin request refused")
 
 
+def _check_csrf_token(connection: ASGIConnection[Any, Any, Any, Any], expected: str) -> None:
+    if connection.scope.get("method", "GET") in _SAFE_METHODS:
+        return
+    if not csrf_matches(expected, connection.headers.get(CSRF_HEADER_NAME)):
+        raise PermissionDeniedException("cookie-authenticated writes need the X-CSRF-Token header from login")
+
+
 async def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     state = control_state(connection)
     raw_key = _bearer(connection)
@@ -71,12 +81,15 @@ async def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRou
         name = await _key_actor(connection, raw_key)
     else:
         token = connection.cookies.get(COOKIE_NAME)
-        if token and session_is_valid(token, state.session_secret):
+        csrf = session_csrf(token, state.session_secret) if token else None
+        if csrf is not None:
+            _check_same_site(connection)
+            _check_csrf_token(connection, csrf)
             name = "admin"
         elif is_local_request(connection) and not await login_required(connection):
+            _check_same_site(connection)
             name = LOCAL_ACTOR  # requireLogin is off: a local caller without credentials
         else:
             raise NotAuthorizedException("login or an admin API key is required")
-        _check_same_site(connection)
     client = connection.client.host if connection.client else None
     connection.state["actor"] = Actor(name=name, request_id=request_id_of(connection), client_ip=client)

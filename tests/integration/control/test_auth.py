@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 from litestar.testing import AsyncTestClient
 
+from tests.support.auth import CSRF_HEADER_NAME, login
 from tests.support.env import ADMIN_PASSWORD
 
 
@@ -58,3 +59,47 @@ async def test_cross_site_writes_with_the_cookie_are_refused(admin: AsyncTestCli
         "/api/keys", json=body, headers={"sec-fetch-site": "same-origin", "origin": "http://testserver.local"}
     )
     assert same.status_code == 201
+
+
+async def test_login_hands_out_a_csrf_token_in_a_script_readable_cookie_and_the_body(control: AsyncTestClient) -> None:
+    response = await control.post("/api/auth/login", json={"password": ADMIN_PASSWORD})
+    token = response.json()["csrfToken"]
+    cookies = response.headers.get_list("set-cookie")
+    csrf_cookie = next(c for c in cookies if c.startswith("csrf_token="))
+    assert csrf_cookie.startswith(f"csrf_token={token};")
+    assert "httponly" not in csrf_cookie.lower()
+    assert "samesite=strict" in csrf_cookie.lower()
+    session_cookie = next(c for c in cookies if c.startswith("auth_token="))
+    assert token not in session_cookie  # the session carries it signed (base64 JSON), not in the clear
+
+
+async def test_cookie_writes_need_the_sessions_csrf_token(control: AsyncTestClient) -> None:
+    first = await login(control)
+    control.headers.pop(CSRF_HEADER_NAME)
+    body = {"name": "csrf"}
+    missing = await control.post("/api/keys", json=body)
+    assert missing.status_code == 403
+    assert "X-CSRF-Token" in missing.json()["error"]["message"]
+    assert (await control.post("/api/keys", json=body, headers={CSRF_HEADER_NAME: "forged"})).status_code == 403
+    assert (await control.post("/api/keys", json=body, headers={CSRF_HEADER_NAME: ""})).status_code == 403
+    # A token planted in the csrf_token cookie does not help: the header is checked against the session.
+    control.cookies.set("csrf_token", "planted")
+    assert (await control.post("/api/keys", json=body, headers={CSRF_HEADER_NAME: "planted"})).status_code == 403
+    # Reads need no token; the session's own token works for writes.
+    assert (await control.get("/api/keys")).status_code == 200
+    assert (await control.post("/api/keys", json=body, headers={CSRF_HEADER_NAME: first})).status_code == 201
+    # A new login issues a new token; the old one no longer matches the new session.
+    second = await login(control)
+    assert second != first
+    stale = await control.delete("/api/keys/00000000-0000-0000-0000-000000000000", headers={CSRF_HEADER_NAME: first})
+    assert stale.status_code == 403
+
+
+async def test_bearer_admin_keys_write_without_a_csrf_token(admin: AsyncTestClient) -> None:
+    created = await admin.post("/api/keys", json={"name": "automation", "scopes": ["admin"]})
+    assert created.status_code == 201
+    raw_key = created.json()["key"]
+    admin.cookies.clear()
+    admin.headers.pop(CSRF_HEADER_NAME)
+    answer = await admin.post("/api/keys", json={"name": "by-bot"}, headers={"authorization": f"Bearer {raw_key}"})
+    assert answer.status_code == 201

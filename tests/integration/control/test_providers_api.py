@@ -93,11 +93,11 @@ async def test_private_base_url_is_refused_without_the_opt_in(settings: object, 
     from dataclasses import replace
 
     from services.control.app import create_app
-    from tests.support.env import ADMIN_PASSWORD
+    from tests.support.auth import login
 
     strict = replace(settings, allow_private_upstreams=False)  # type: ignore[type-var]
     async with AsyncTestClient(app=create_app(strict)) as client:
-        assert (await client.post("/api/auth/login", json={"password": ADMIN_PASSWORD})).status_code == 200
+        await login(client)
         for url in (
             "http://127.0.0.1:9000/v1",
             "http://169.254.169.254/latest",

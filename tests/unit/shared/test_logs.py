@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from shared import jsonx
-from shared.logs import JsonFormatter, granian_log_config, redact
+from shared.logs import JsonFormatter, RedactingFilter, granian_log_config, redact, redact_value
 
 FAKE_OPENAI_KEY = "sk-abcdefghijklmnopqrstuvwxyz123456"
 FAKE_GOOGLE_KEY = "AIzaSyFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE12"
@@ -33,7 +33,7 @@ FAKE_GOOGLE_KEY = "AIzaSyFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE12"
         ("secret=topsecretvalue", "secret=[REDACTED]"),
         ("token: fake-token-value", "token: [REDACTED]"),
         (FAKE_GOOGLE_KEY, "AIzaSyFA[REDACTED]"),
-        (f"url ?key={FAKE_GOOGLE_KEY}&alt=sse", "url ?key=AIzaSyFA[REDACTED]&alt=sse"),
+        (f"url ?key={FAKE_GOOGLE_KEY}&alt=sse", "url ?key=[REDACTED]&alt=sse"),
     ],
 )
 def test_redact_masks_secrets(text: str, expected: str) -> None:
@@ -137,3 +137,64 @@ def test_json_formatter_includes_a_redacted_traceback() -> None:
 def test_granian_log_config_uses_the_json_formatter() -> None:
     config = granian_log_config("edge")
     assert config["formatters"]["json"] == {"()": "shared.logs.JsonFormatter", "service": "edge"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("GET /v1beta/models/x:generateContent?key=abc123secret&alt=sse", "?key=[REDACTED]&alt=sse"),
+        ("callback?code=4/0AbCdEf&state=x", "?code=[REDACTED]&state=x"),
+        ("https://example.test/x?access_token=ya29.abc", "?access_token=[REDACTED]"),
+        ("proxy http://alice:s3cr3t-pw@proxy.local:3128", "http://alice:[REDACTED]@proxy.local:3128"),
+        ("redis://:redispass@127.0.0.1:6379/0", "redis://:[REDACTED]@127.0.0.1:6379/0"),
+        ("Authorization: Basic YWxpY2U6c2VjcmV0cGFzcw==", "Authorization: Basic [REDACTED]"),
+        ('{"client_secret": "abcdef"}', '{"client_secret": "[REDACTED]"}'),
+        (
+            "cookie: auth_token=eyJzdWIiOiJhZG1pbiJ9.c2ln; csrf_token=abc",
+            "auth_token=[REDACTED]; csrf_token=[REDACTED]",
+        ),
+        ("sk-ant-api03-FAKEFAKEFAKEFAKEFAKE", "sk-ant-ap[REDACTED]"),
+    ],
+)
+def test_redact_masks_more_secret_spellings(text: str, expected: str) -> None:
+    out = redact(text)
+    assert expected in out, out
+
+
+def test_redact_value_replaces_secret_fields_whole_at_any_depth() -> None:
+    value = {
+        "provider": "openai",
+        "apiKey": "no-pattern-would-catch-this",
+        "nested": [{"client-secret": "plain"}, {"note": f"uses {FAKE_OPENAI_KEY}"}],
+        "count": 3,
+        "password": None,
+    }
+    out = redact_value(value)
+    assert out["provider"] == "openai"
+    assert out["apiKey"] == "[REDACTED]"
+    assert out["nested"][0]["client-secret"] == "[REDACTED]"
+    assert FAKE_OPENAI_KEY not in out["nested"][1]["note"]
+    assert out["count"] == 3 and out["password"] is None
+
+
+def test_the_filter_rewrites_the_record_for_every_later_handler() -> None:
+    try:
+        raise RuntimeError(f"upstream refused {FAKE_OPENAI_KEY}")
+    except RuntimeError:
+        record = _record(
+            "connect to %s failed",
+            ("http://bob:hunter2-pw@10.0.0.1",),
+            exc_info=sys.exc_info(),
+            body={"apiKey": "opaque-provider-secret"},
+            api_key="opaque-provider-secret",
+        )
+    assert RedactingFilter().filter(record)
+    assert "hunter2-pw" not in record.getMessage()
+    assert record.body == {"apiKey": "[REDACTED]"}  # type: ignore[attr-defined]
+    assert record.api_key == "[REDACTED]"  # type: ignore[attr-defined]
+    assert record.exc_text is not None and FAKE_OPENAI_KEY not in record.exc_text
+    line = JsonFormatter("control").format(record)
+    for secret in ("hunter2-pw", "opaque-provider-secret", FAKE_OPENAI_KEY):
+        assert secret not in line
+    assert RedactingFilter().filter(record)  # a second pass changes nothing
+    assert record.body == {"apiKey": "[REDACTED]"}  # type: ignore[attr-defined]

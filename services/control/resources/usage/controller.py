@@ -15,14 +15,22 @@ from services.control.params import parse_uuid
 
 __all__ = ["UsageController"]
 
-_FILTER = """
+# Whole statements as literals: values only ever travel as $n parameters.
+_PAGE = """SELECT * FROM usage_events
     WHERE ($1::uuid IS NULL OR api_key_id = $1)
       AND ($2::text IS NULL OR provider = $2)
       AND ($3::text IS NULL OR model = $3)
       AND ($4::timestamptz IS NULL OR ts >= $4)
       AND ($5::timestamptz IS NULL OR ts < $5)
       AND ($6::uuid IS NULL OR connection_id = $6)
-"""
+    ORDER BY ts DESC, request_id DESC LIMIT $7 OFFSET $8"""
+_COUNT = """SELECT count(*) FROM usage_events
+    WHERE ($1::uuid IS NULL OR api_key_id = $1)
+      AND ($2::text IS NULL OR provider = $2)
+      AND ($3::text IS NULL OR model = $3)
+      AND ($4::timestamptz IS NULL OR ts >= $4)
+      AND ($5::timestamptz IS NULL OR ts < $5)
+      AND ($6::uuid IS NULL OR connection_id = $6)"""
 
 
 class UsageLog(msgspec.Struct, kw_only=True, rename="camel"):
@@ -102,11 +110,6 @@ class UsageController(Controller):
         conn_id = parse_uuid(connection_id, "provider connection") if connection_id else None
         args = (key, provider, model, since, until, conn_id)
         pool = control_state(request).pool
-        rows = await pool.fetch(
-            f"SELECT * FROM usage_events {_FILTER} ORDER BY ts DESC, request_id DESC LIMIT $7 OFFSET $8",  # noqa: S608
-            *args,
-            limit,
-            offset,
-        )
-        total = await pool.fetchval(f"SELECT count(*) FROM usage_events {_FILTER}", *args)  # noqa: S608
+        rows = await pool.fetch(_PAGE, *args, limit, offset)
+        total = await pool.fetchval(_COUNT, *args)
         return UsageLogPage(logs=[_log(r) for r in rows], total=int(total), limit=limit, offset=offset)
