@@ -71,6 +71,7 @@ from services.control.resources.settings.gateway import (
 from services.control.resources.usage.controller import UsageController
 from services.control.state import ControlState
 from shared import metrics
+from shared.background import cancel_and_wait
 from shared.config.snapshot import SnapshotCodec
 from shared.crypto import FieldCipher
 from shared.logs import configure_logging
@@ -111,10 +112,7 @@ def _lifespan(settings: Settings) -> Any:
             try:
                 yield
             finally:
-                for task in (backstop, oauth_refresh):
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                await cancel_and_wait(backstop, oauth_refresh)
         finally:
             await redis.aclose()
             await pool.close()

@@ -36,26 +36,13 @@ from services.edge.state import EdgeState
 from services.edge.upstream import UpstreamClients
 from services.edge.usage_sink import UsageSink
 from shared import metrics
+from shared.background import cancel_and_wait
 from shared.config.snapshot import SnapshotCodec
 from shared.kv.usage_stream import UsageStream
 from shared.logs import configure_logging
 from shared.settings import Settings, load_settings
 
 __all__ = ["create_app"]
-
-
-async def _cancel(*tasks: asyncio.Task[Any]) -> None:
-    # A task doing Redis I/O can swallow its cancellation on Python 3.11 (redis-py's
-    # asyncio.wait_for returns an inner result that completed at the same moment), and a loop
-    # like the usage sink's would then run on forever: cancel again until each task has ended.
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        while not task.done():
-            await asyncio.wait([task], timeout=0.1)
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def _lifespan(settings: Settings) -> Any:
@@ -90,7 +77,7 @@ def _lifespan(settings: Settings) -> Any:
         try:
             yield
         finally:
-            await _cancel(*tasks)
+            await cancel_and_wait(*tasks)
             await presence.withdraw()
             await sink.close()
             await upstreams.close()

@@ -28,6 +28,7 @@ from services.workers.jobs.usage_retention import prune_usage
 from services.workers.ops_server import start_ops_server
 from services.workers.usage_ingest import UsageIngestor
 from shared import jsonx, metrics
+from shared.background import cancel_and_wait
 from shared.logs import configure_logging
 from shared.settings import Settings, load_settings
 
@@ -89,11 +90,7 @@ async def serve(settings: Settings) -> None:
     try:
         await stop.wait()
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*tasks)
         await ops.cleanup()
         await redis.aclose()
         await pool.close()

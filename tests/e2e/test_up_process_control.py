@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import redis
 
+from tests.support.auth import login_sync
 from tests.support.db import drop_database
 from tests.support.env import database_url, free_port, redis_url
 
@@ -38,7 +39,7 @@ def admin_client(control: str, data_dir: Path) -> Iterator[httpx.Client]:
     lines = (data_dir / "secrets.env").read_text().splitlines()
     secrets = dict(line.split("=", 1) for line in lines if "=" in line)
     with httpx.Client(base_url=control, timeout=10) as client:
-        assert client.post("/api/auth/login", json={"password": secrets["INITIAL_PASSWORD"]}).status_code == 200
+        login_sync(client, secrets["INITIAL_PASSWORD"])
         yield client
 
 

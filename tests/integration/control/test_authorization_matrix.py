@@ -19,7 +19,16 @@ from litestar.testing import AsyncTestClient
 
 from tests.support.auth import CSRF_HEADER_NAME
 
-PUBLIC = {"/api/auth/login", "/api/auth/logout", "/healthz", "/readyz", "/metrics", "/api/openapi.json"}
+# /api/init answers callers without credentials only what a login screen needs (test_local_access.py).
+PUBLIC = {
+    "/api/auth/login",
+    "/api/auth/logout",
+    "/api/init",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/api/openapi.json",
+}
 PUBLIC_PREFIXES = ("/openapi",)  # Litestar's own schema router (the contract path is /api/openapi.json)
 # Never called with working credentials: they would stop the process under test.
 DESTRUCTIVE = {"/api/shutdown", "/api/restart"}

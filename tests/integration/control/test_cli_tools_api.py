@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 from services.control.app import create_app
 from services.control.resources.cli_tools import runtime
 from shared.settings import Settings
-from tests.support.env import ADMIN_PASSWORD
+from tests.support.auth import login
 
 TOOLS = ("claude", "codex", "droid", "openclaw")
 SLEEP = shutil.which("sleep") or "/bin/sleep"  # resolved before the tests narrow PATH
@@ -153,7 +153,7 @@ async def test_settings_point_each_tool_at_the_edge_with_a_placeholder_key(
 async def test_a_public_url_is_what_clients_are_told(settings: Settings, redis: Any, clean_db: None) -> None:
     public = dataclasses.replace(settings, public_url="https://ai.example.com/")
     async with AsyncTestClient(app=create_app(public)) as client:
-        assert (await client.post("/api/auth/login", json={"password": ADMIN_PASSWORD})).status_code == 200
+        await login(client)
         answer = (await client.get("/api/cli-tools/claude-settings")).json()
         assert answer["settings"]["env"]["ANTHROPIC_BASE_URL"] == "https://ai.example.com"
         answer = (await client.get("/api/cli-tools/openclaw-settings")).json()

@@ -14,7 +14,7 @@ from litestar import Litestar
 from services.control.app import create_app
 from shared.crypto import hash_password
 from shared.settings import Settings
-from tests.support.env import ADMIN_PASSWORD
+from tests.support.auth import login as login_as_admin
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def caller(app: Litestar, peer: str, host: str = "127.0.0.1:20129") -> httpx.Asy
 
 
 async def login(client: httpx.AsyncClient) -> None:
-    assert (await client.post("/api/auth/login", json={"password": ADMIN_PASSWORD})).status_code == 200
+    await login_as_admin(client)
 
 
 async def set_require_login(app: Litestar, value: bool) -> None:
@@ -131,7 +131,7 @@ async def test_init_reports_a_changed_password(app: Litestar, pool: asyncpg.Pool
     await pool.execute("UPDATE admin_auth SET password_hash = $1 WHERE id = 1", hash_password("another-password"))
     try:
         async with app.lifespan(), caller(app, "192.0.2.10") as remote:
-            assert (await remote.post("/api/auth/login", json={"password": "another-password"})).status_code == 200
+            await login_as_admin(remote, "another-password")
             assert (await remote.get("/api/init")).json()["initialPasswordInUse"] is False
     finally:  # the other tests of the session log in with the initial password
         await pool.execute("UPDATE admin_auth SET password_hash = $1 WHERE id = 1", stored)

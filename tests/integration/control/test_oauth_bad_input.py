@@ -12,7 +12,8 @@ from redis.asyncio import Redis
 from services.control.app import create_app
 from shared.settings import Settings
 from tests.integration.control.oauth_support import approve, connect_claude, fake_oauth, fake_oauth_server
-from tests.support.env import ADMIN_PASSWORD, settings_for
+from tests.support.auth import login
+from tests.support.env import settings_for
 from tests.support.fake_oauth import FakeOAuth
 
 __all__ = ["fake_oauth", "fake_oauth_server"]
@@ -123,7 +124,7 @@ async def strict_admin(
 
     strict: Settings = settings_for(DATABASE, REDIS_DB, OMNIROUTE_ALLOW_PRIVATE_UPSTREAMS="false")
     async with AsyncTestClient(app=create_app(strict)) as client:
-        assert (await client.post("/api/auth/login", json={"password": ADMIN_PASSWORD})).status_code == 200
+        await login(client)
         yield client
 
 

@@ -21,7 +21,8 @@ from services.control.state import ControlState
 from shared.crypto import FieldCipher
 from shared.settings import Settings
 from tests.integration.control.oauth_support import connect_claude, fake_oauth, fake_oauth_server
-from tests.support.env import ADMIN_PASSWORD, STORAGE_KEY
+from tests.support.auth import login
+from tests.support.env import STORAGE_KEY
 from tests.support.fake_oauth import FakeOAuth
 
 __all__ = ["fake_oauth", "fake_oauth_server"]
@@ -39,7 +40,7 @@ async def replica(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         app.lifespan(),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://control") as c,
     ):
-        assert (await c.post("/api/auth/login", json={"password": ADMIN_PASSWORD})).status_code == 200
+        await login(c)
         yield c
 
 

@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from services.cli.supervisor import RESTART_EXIT_CODE, ChildSpec, Supervisor
-from tests.support.env import ADMIN_PASSWORD, base_env, free_port
+from tests.support.auth import login_sync
+from tests.support.env import base_env, free_port
 
 DATABASE = "omniroute_it"  # migrated by the session's pg_url fixture
 REDIS_DB = 7
@@ -41,7 +42,7 @@ def start_control(supervisor: Supervisor, tmp_path: Path) -> str:
 @contextmanager
 def logged_in(url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=url, timeout=10) as client:
-        assert client.post("/api/auth/login", json={"password": ADMIN_PASSWORD}).status_code == 200
+        login_sync(client)
         yield client
 
 

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from services.control.app import create_app
 from shared.kv import keys
 from shared.settings import Settings
-from tests.support.env import ADMIN_PASSWORD
+from tests.support.auth import login
 from tests.support.loopback_proxies import http_proxy
 from tests.support.threaded_upstream import threaded_fake_upstream
 
@@ -234,11 +234,11 @@ async def test_validate_reports_a_duplicate_name(admin: AsyncTestClient, fake_up
 async def test_private_addresses_are_refused_at_test_time(settings: Settings, redis: Redis, clean_db: None) -> None:
     """A stored URL that points inside (loopback here) is refused when the opt-in is off."""
     async with AsyncTestClient(app=create_app(settings)) as client:
-        assert (await client.post("/api/auth/login", json={"password": ADMIN_PASSWORD})).status_code == 200
+        await login(client)
         ident = (await create(client, provider="openai", baseUrl="http://127.0.0.1:9/v1"))["id"]
     strict = replace(settings, allow_private_upstreams=False)
     async with AsyncTestClient(app=create_app(strict)) as client:
-        assert (await client.post("/api/auth/login", json={"password": ADMIN_PASSWORD})).status_code == 200
+        await login(client)
         result = (await client.post(f"/api/providers/{ident}/test")).json()
         assert result["ok"] is False
         assert result["error"]["code"] == "unsafe_url"

@@ -21,7 +21,8 @@ from shared import jsonx
 from shared.config.snapshot import Snapshot, SnapshotCodec
 from shared.kv.config_channel import ConfigChannel
 from shared.settings import Settings
-from tests.support.env import ADMIN_PASSWORD, STORAGE_KEY
+from tests.support.auth import login
+from tests.support.env import STORAGE_KEY
 from tests.support.loopback_proxies import canned_responder, http_proxy, socks5_proxy
 
 PROXY = "/api/settings/proxy"
@@ -56,8 +57,7 @@ def _assert_422(response: Any, field: str) -> None:
 async def strict_admin(settings: Settings, redis: Redis, clean_db: None) -> AsyncIterator[AsyncTestClient]:
     """An admin session on a control plane that does not allow private upstreams."""
     async with AsyncTestClient(app=create_app(replace(settings, allow_private_upstreams=False))) as client:
-        response = await client.post("/api/auth/login", json={"password": ADMIN_PASSWORD})
-        assert response.status_code == 200
+        await login(client)
         yield client
 
 
