@@ -156,7 +156,9 @@ def _breaker_scenario(fleet: E2EStack) -> None:
 
     time.sleep(1.6)  # the open period passes: the fleet may send one probe
     clear_scripts(fleet)
-    script(fleet, {"delay_ms": 1200}, model=model)  # a slow probe, so the others arrive while it is out
+    # A slow probe, so the others arrive while it is out even on a loaded machine (once it succeeds
+    # the breaker closes and later arrivals are rightly served).
+    script(fleet, {"delay_ms": 4000}, model=model)
     answers = concurrently([_chat(fleet, i, f"groq/{model}") for i in range(30)])
     statuses = sorted(answer.status_code for answer in answers)
     assert statuses.count(200) == 1, statuses
