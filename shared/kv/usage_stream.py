@@ -14,7 +14,7 @@ from redis.exceptions import ResponseError
 
 from shared.kv import keys
 
-__all__ = ["StreamEntry", "UsageEvent", "UsageStream"]
+__all__ = ["StreamEntry", "StreamLag", "UsageEvent", "UsageStream"]
 
 
 class UsageEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,6 +48,12 @@ class StreamEntry(msgspec.Struct, frozen=True):
     entry_id: str
     event: UsageEvent | None  # None when the entry could not be decoded (poison)
     raw: bytes | None = None  # kept only for poison entries, for the dead-letter stream
+
+
+class StreamLag(msgspec.Struct, frozen=True):
+    backlog: int  # entries not yet stored (stored ones are deleted)
+    pending: int  # read by a consumer, not yet acknowledged
+    oldest_age_seconds: float  # age of the oldest entry not yet stored (0 when none)
 
 
 def _decode(entry_id: bytes | str, fields: dict[bytes, bytes]) -> StreamEntry:
@@ -122,3 +128,20 @@ class UsageStream:
 
     async def backlog(self) -> int:
         return int(await self._redis.xlen(self.stream))
+
+    async def lag(self) -> StreamLag:
+        """Backlog, pending count and the oldest entry's age (entry ids are Redis server milliseconds)."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.xlen(self.stream)
+        pipe.xrange(self.stream, count=1)
+        pipe.time()
+        pipe.xpending(self.stream, self.group)
+        backlog, first, (seconds, micros), pending = await pipe.execute(raise_on_error=False)
+        if isinstance(pending, ResponseError):  # no stream or no group yet: nothing is pending
+            pending = {"pending": 0}
+        age = 0.0
+        if first:
+            raw_id = first[0][0]
+            millis = int((raw_id.decode() if isinstance(raw_id, bytes) else raw_id).split("-")[0])
+            age = max(0.0, seconds + micros / 1_000_000 - millis / 1000)
+        return StreamLag(int(backlog), int(pending["pending"]), round(age, 3))
