@@ -19,12 +19,24 @@ from shared.kv.usage_stream import UsageEvent
 __all__ = ["insert_events"]
 
 
-def _rollup(table: str, unit: str) -> str:
-    """One roll-up upsert over the `new` rows (built once at import from two fixed names)."""
-    return f"""{table}_added AS (
-    INSERT INTO {table} AS r (bucket, api_key_id, provider, model, connection_id, requests, errors, tokens_in,
+# Spelled out in full (no string building): values only ever travel as $n parameters.
+_INSERT = """WITH new AS (
+    INSERT INTO usage_events (
+        request_id, ts, endpoint, status, api_key_id, provider, connection_id, model, requested_model, stream,
+        tokens_in, tokens_out, tokens_cached, tokens_reasoning, cost_micros, latency_ms, ttfb_ms, cache,
+        fallback_attempts, error_code)
+    SELECT * FROM unnest(
+        $1::text[], $2::timestamptz[], $3::text[], $4::smallint[], $5::uuid[], $6::text[], $7::uuid[], $8::text[],
+        $9::text[], $10::boolean[], $11::integer[], $12::integer[], $13::integer[], $14::integer[], $15::bigint[],
+        $16::real[], $17::real[], $18::text[], $19::smallint[], $20::text[])
+    ON CONFLICT (request_id) DO NOTHING
+    RETURNING ts, status, api_key_id, provider, model, connection_id, tokens_in, tokens_out, tokens_cached,
+        tokens_reasoning, cost_micros, latency_ms
+),
+usage_hourly_added AS (
+    INSERT INTO usage_hourly AS r (bucket, api_key_id, provider, model, connection_id, requests, errors, tokens_in,
         tokens_out, tokens_cached, tokens_reasoning, cost_micros, latency_ms_sum, latency_ms_max)
-    SELECT date_trunc('{unit}', ts, 'UTC'), api_key_id, provider, model, connection_id, count(*),
+    SELECT date_trunc('hour', ts, 'UTC'), api_key_id, provider, model, connection_id, count(*),
         count(*) FILTER (WHERE status >= 400), sum(tokens_in), sum(tokens_out), sum(tokens_cached),
         sum(tokens_reasoning), sum(cost_micros), sum(latency_ms::numeric), max(latency_ms)
     FROM new GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
@@ -38,25 +50,25 @@ def _rollup(table: str, unit: str) -> str:
         cost_micros = r.cost_micros + EXCLUDED.cost_micros,
         latency_ms_sum = r.latency_ms_sum + EXCLUDED.latency_ms_sum,
         latency_ms_max = greatest(r.latency_ms_max, EXCLUDED.latency_ms_max)
-    RETURNING 1)"""
-
-
-_INSERT = f"""
-WITH new AS (
-    INSERT INTO usage_events (
-        request_id, ts, endpoint, status, api_key_id, provider, connection_id, model, requested_model, stream,
-        tokens_in, tokens_out, tokens_cached, tokens_reasoning, cost_micros, latency_ms, ttfb_ms, cache,
-        fallback_attempts, error_code)
-    SELECT * FROM unnest(
-        $1::text[], $2::timestamptz[], $3::text[], $4::smallint[], $5::uuid[], $6::text[], $7::uuid[], $8::text[],
-        $9::text[], $10::boolean[], $11::integer[], $12::integer[], $13::integer[], $14::integer[], $15::bigint[],
-        $16::real[], $17::real[], $18::text[], $19::smallint[], $20::text[])
-    ON CONFLICT (request_id) DO NOTHING
-    RETURNING ts, status, api_key_id, provider, model, connection_id, tokens_in, tokens_out, tokens_cached,
-        tokens_reasoning, cost_micros, latency_ms
-),
-{_rollup("usage_hourly", "hour")},
-{_rollup("usage_daily", "day")}
+    RETURNING 1),
+usage_daily_added AS (
+    INSERT INTO usage_daily AS r (bucket, api_key_id, provider, model, connection_id, requests, errors, tokens_in,
+        tokens_out, tokens_cached, tokens_reasoning, cost_micros, latency_ms_sum, latency_ms_max)
+    SELECT date_trunc('day', ts, 'UTC'), api_key_id, provider, model, connection_id, count(*),
+        count(*) FILTER (WHERE status >= 400), sum(tokens_in), sum(tokens_out), sum(tokens_cached),
+        sum(tokens_reasoning), sum(cost_micros), sum(latency_ms::numeric), max(latency_ms)
+    FROM new GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (bucket, api_key_id, provider, model, connection_id) DO UPDATE SET
+        requests = r.requests + EXCLUDED.requests,
+        errors = r.errors + EXCLUDED.errors,
+        tokens_in = r.tokens_in + EXCLUDED.tokens_in,
+        tokens_out = r.tokens_out + EXCLUDED.tokens_out,
+        tokens_cached = r.tokens_cached + EXCLUDED.tokens_cached,
+        tokens_reasoning = r.tokens_reasoning + EXCLUDED.tokens_reasoning,
+        cost_micros = r.cost_micros + EXCLUDED.cost_micros,
+        latency_ms_sum = r.latency_ms_sum + EXCLUDED.latency_ms_sum,
+        latency_ms_max = greatest(r.latency_ms_max, EXCLUDED.latency_ms_max)
+    RETURNING 1)
 SELECT (SELECT count(*) FROM new) AS inserted,
        (SELECT count(*) FROM usage_hourly_added) + (SELECT count(*) FROM usage_daily_added) AS rolled
 """
