@@ -95,6 +95,9 @@ USAGE_BUFFERED = Gauge(
     "Usage events waiting in edge memory for Redis.",
     multiprocess_mode="livesum",
 )
+USAGE_REPLAYED = Counter(
+    "omniroute_usage_events_replayed_total", "Usage events appended again after Redis lost the stream."
+)
 CONFIG_VERSION = Gauge("omniroute_config_version", "Config snapshot version in force.", multiprocess_mode="livemin")
 CONFIG_RELOADS = Counter("omniroute_config_reloads_total", "Config snapshots loaded.", ["trigger"])
 

@@ -73,14 +73,21 @@ class UsageStream:
         self.stream = stream
         self.group = group
 
-    async def append(self, events: Sequence[UsageEvent]) -> None:
-        """Append a batch in one round trip."""
-        if not events:
-            return
+    async def append(self, events: Sequence[UsageEvent], marker: str | None = None) -> bool:
+        """Append a batch in one round trip.
+
+        With `marker`, the same round trip also refreshes that key and the answer says whether it was
+        still there: False means Redis lost its data since the previous call with this marker.
+        """
+        if not events and marker is None:
+            return True
         pipe = self._redis.pipeline(transaction=False)
+        if marker is not None:
+            pipe.set(marker, b"1", ex=keys.USAGE_SINK_MARKER_TTL_SECONDS, get=True)
         for event in events:
             pipe.xadd(self.stream, {"e": _ENCODER.encode(event)})
-        await pipe.execute()
+        replies = await pipe.execute()
+        return marker is None or replies[0] is not None
 
     async def ensure_group(self) -> None:
         try:
