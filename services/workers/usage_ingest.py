@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import asyncpg
 import msgspec
@@ -25,6 +26,8 @@ from shared.kv.usage_stream import StreamEntry, StreamLag, UsageStream
 __all__ = ["UsageIngestor", "insert_events"]
 
 log = logging.getLogger(__name__)
+
+_JOB = "usage_ingest"  # the consumer loop's name in the job metrics
 
 
 class UsageIngestor:
@@ -86,10 +89,14 @@ class UsageIngestor:
         await self._ensure_group()
         failures = 0
         while True:
+            started = time.perf_counter()
             try:
-                await self.run_once()
+                if await self.run_once():  # a round that stored a batch counts as one run of "usage_ingest"
+                    metrics.JOB_RUNS.labels(job=_JOB, result="ok").inc()
+                    metrics.JOB_DURATION.labels(job=_JOB).observe(time.perf_counter() - started)
                 failures = 0
             except (RedisError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                metrics.JOB_RUNS.labels(job=_JOB, result="failed").inc()
                 failures += 1
                 log.warning("usage ingest round failed; retrying", extra={"error": type(exc).__name__})
                 await asyncio.sleep(min(2.0, 0.1 * 2 ** min(failures, 5)))

@@ -103,3 +103,29 @@ async def test_usage_stream_lag_counts_backlog_pending_and_oldest_age(
     lag = await ingestor.lag()  # the three unread ones are stored; the slow worker's two wait for a claim
     assert (lag.backlog, lag.pending) == (2, 2)
     assert lag.oldest_age_seconds >= 0.25
+
+
+async def test_the_usage_consumer_counts_its_rounds_and_failed_rounds(
+    ops: str, pg_url: str, pool: asyncpg.Pool, redis: Redis, clean_db: None
+) -> None:
+    ok = 'omniroute_job_runs_total{job="usage_ingest",result="ok"}'
+    failed = 'omniroute_job_runs_total{job="usage_ingest",result="failed"}'
+    before = await scrape(ops)
+    stream = UsageStream(redis)
+    await stream.ensure_group()
+    await stream.append([UsageEvent(request_id="round-1", ts=time.time(), endpoint="chat.completions", status=200)])
+    closed = await asyncpg.create_pool(pg_url, min_size=1, max_size=1)
+    await closed.close()  # Postgres "unreachable": the round fails, the entry stays pending
+    broken = asyncio.create_task(UsageIngestor(closed, redis, "broken", claim_idle_ms=100).run())
+    await asyncio.sleep(0.5)
+    broken.cancel()
+    healthy = asyncio.create_task(UsageIngestor(pool, redis, "healthy", claim_idle_ms=100).run())
+    for _ in range(100):
+        if await pool.fetchval("SELECT count(*) FROM usage_events WHERE request_id = 'round-1'"):
+            break
+        await asyncio.sleep(0.05)
+    healthy.cancel()
+    after = await scrape(ops)
+    assert sample(after, failed) >= sample(before, failed) + 1
+    assert sample(after, ok) >= sample(before, ok) + 1
+    assert sample(after, 'omniroute_job_duration_seconds_count{job="usage_ingest"}') >= 1
