@@ -11,7 +11,8 @@ from litestar.testing import AsyncTestClient
 from services.workers.usage_store import insert_events
 from shared.kv.usage_stream import UsageEvent
 
-NOW = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
+NOW = datetime.now(UTC) - timedelta(seconds=2)  # in the past, whatever the minute
+HOUR = NOW.replace(minute=0, second=0, microsecond=0)
 
 
 def event(index: int, key_id: str, connection_id: str | None, hours_ago: int, **fields: object) -> UsageEvent:
@@ -59,7 +60,7 @@ async def test_history_by_hour_and_day_adds_up_and_filters(admin: AsyncTestClien
     by_model = await admin.get("/api/usage/history", params={"model": "gpt-4o", "connectionId": conn})
     assert by_model.json()["totals"]["requests"] == 6
     recent = await admin.get(
-        "/api/usage/history", params={"since": (NOW - timedelta(minutes=10)).isoformat(), "provider": "openai"}
+        "/api/usage/history", params={"since": (HOUR + (NOW - HOUR) / 2).isoformat(), "provider": "openai"}
     )
     assert recent.json()["totals"]["requests"] == 4  # since is rounded down to the start of its hour
     assert (await admin.get("/api/usage/history", params={"provider": "groq"})).json()["buckets"] == []
