@@ -95,6 +95,9 @@ USAGE_BUFFERED = Gauge(
     "Usage events waiting in edge memory for Redis.",
     multiprocess_mode="livesum",
 )
+USAGE_REPLAYED = Counter(
+    "omniroute_usage_events_replayed_total", "Usage events appended again after Redis lost the stream."
+)
 CONFIG_VERSION = Gauge("omniroute_config_version", "Config snapshot version in force.", multiprocess_mode="livemin")
 CONFIG_RELOADS = Counter("omniroute_config_reloads_total", "Config snapshots loaded.", ["trigger"])
 
@@ -107,6 +110,10 @@ USAGE_INGESTED = Counter("omniroute_usage_events_ingested_total", "Usage events 
 USAGE_DUPLICATES = Counter("omniroute_usage_events_duplicate_total", "Usage events already stored (redelivered).")
 USAGE_POISON = Counter("omniroute_usage_events_poison_total", "Usage entries that could not be decoded.")
 USAGE_LAG = Gauge("omniroute_usage_stream_lag", "Usage events in the stream not yet stored.")
+USAGE_PENDING = Gauge("omniroute_usage_stream_pending", "Usage events read by a worker but not yet acknowledged.")
+USAGE_OLDEST_AGE = Gauge(
+    "omniroute_usage_stream_oldest_age_seconds", "Age of the oldest usage event not yet stored (0 when none)."
+)
 JOB_RUNS = Counter("omniroute_job_runs_total", "Worker job runs.", ["job", "result"])
 JOB_DURATION = Histogram("omniroute_job_duration_seconds", "Worker job durations.", ["job"], buckets=_LATENCY_BUCKETS)
 

@@ -1,8 +1,9 @@
 """Consume the usage stream into Postgres: exactly-once counting from at-least-once delivery.
 
 Each round first claims entries another consumer read but never acknowledged (a crashed worker),
-then reads new ones; a batch is inserted with `ON CONFLICT (request_id) DO NOTHING` and only then
-acknowledged, so a crash between insert and acknowledgement re-delivers rows that are skipped.
+then reads new ones; a batch is inserted with `ON CONFLICT (request_id) DO NOTHING` and rolled up
+(services/workers/usage_store.py) in one statement, and only then acknowledged, so a crash between
+insert and acknowledgement re-delivers rows that are skipped.
 Entries that cannot be decoded are moved to a dead-letter stream instead of blocking the group.
 """
 
@@ -10,64 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+import time
 
 import asyncpg
 import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from services.workers.usage_store import insert_events
 from shared import metrics
 from shared.kv import keys
-from shared.kv.usage_stream import StreamEntry, UsageEvent, UsageStream
+from shared.kv.usage_stream import StreamEntry, StreamLag, UsageStream
 
 __all__ = ["UsageIngestor", "insert_events"]
 
 log = logging.getLogger(__name__)
 
-_INSERT = """
-INSERT INTO usage_events (
-    request_id, ts, endpoint, status, api_key_id, provider, connection_id, model, requested_model, stream,
-    tokens_in, tokens_out, tokens_cached, tokens_reasoning, cost_micros, latency_ms, ttfb_ms, cache,
-    fallback_attempts, error_code)
-SELECT * FROM unnest(
-    $1::text[], $2::timestamptz[], $3::text[], $4::smallint[], $5::uuid[], $6::text[], $7::uuid[], $8::text[],
-    $9::text[], $10::boolean[], $11::integer[], $12::integer[], $13::integer[], $14::integer[], $15::bigint[],
-    $16::real[], $17::real[], $18::text[], $19::smallint[], $20::text[])
-ON CONFLICT (request_id) DO NOTHING
-"""
-
-
-async def insert_events(pool: asyncpg.Pool, events: list[UsageEvent]) -> int:
-    """Insert a batch; returns how many rows were new."""
-    columns: list[list[object]] = [[] for _ in range(20)]
-    for e in events:
-        row = (
-            e.request_id,
-            datetime.fromtimestamp(e.ts, UTC),
-            e.endpoint,
-            e.status,
-            e.api_key_id,
-            e.provider,
-            e.connection_id,
-            e.model,
-            e.requested_model,
-            e.stream,
-            e.tokens_in,
-            e.tokens_out,
-            e.tokens_cached,
-            e.tokens_reasoning,
-            e.cost_micros,
-            e.latency_ms,
-            e.ttfb_ms,
-            e.cache,
-            e.fallback_attempts,
-            e.error_code,
-        )
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
-    status = await pool.execute(_INSERT, *columns)
-    return int(status.rsplit(" ", 1)[-1])
+_JOB = "usage_ingest"  # the consumer loop's name in the job metrics
 
 
 class UsageIngestor:
@@ -129,10 +89,14 @@ class UsageIngestor:
         await self._ensure_group()
         failures = 0
         while True:
+            started = time.perf_counter()
             try:
-                await self.run_once()
+                if await self.run_once():  # a round that stored a batch counts as one run of "usage_ingest"
+                    metrics.JOB_RUNS.labels(job=_JOB, result="ok").inc()
+                    metrics.JOB_DURATION.labels(job=_JOB).observe(time.perf_counter() - started)
                 failures = 0
             except (RedisError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                metrics.JOB_RUNS.labels(job=_JOB, result="failed").inc()
                 failures += 1
                 log.warning("usage ingest round failed; retrying", extra={"error": type(exc).__name__})
                 await asyncio.sleep(min(2.0, 0.1 * 2 ** min(failures, 5)))
@@ -145,7 +109,10 @@ class UsageIngestor:
             except (RedisError, OSError):
                 await asyncio.sleep(1.0)
 
-    async def lag(self) -> int:
-        backlog = await self._stream.backlog()
-        metrics.USAGE_LAG.set(backlog)
-        return backlog
+    async def lag(self) -> StreamLag:
+        """Measure the stream's backlog for the lag gauges (and return it)."""
+        lag = await self._stream.lag()
+        metrics.USAGE_LAG.set(lag.backlog)
+        metrics.USAGE_PENDING.set(lag.pending)
+        metrics.USAGE_OLDEST_AGE.set(lag.oldest_age_seconds)
+        return lag

@@ -24,6 +24,7 @@ __all__ = [
     "SESSION_PREFIX",
     "USAGE_DEAD_LETTERS",
     "USAGE_GROUP",
+    "USAGE_SINK_MARKER_TTL_SECONDS",
     "USAGE_STREAM",
     "breaker",
     "breaker_probe",
@@ -41,6 +42,7 @@ __all__ = [
     "replay_by_content",
     "semaphore",
     "session",
+    "usage_sink_marker",
 ]
 
 PREFIX = "omni:"
@@ -53,12 +55,20 @@ CONFIG_ANNOUNCE_CHANNEL = PREFIX + "config:announce"
 # Stream of usage events (one per request) and the worker consumer group reading it.
 USAGE_STREAM = PREFIX + "usage:events"
 USAGE_GROUP = "usage-ingest"
+# One key per edge process, refreshed with every append: finding it gone means Redis lost its data
+# (a restart without persistence), so the edge appends its recent events again (the insert dedups).
+USAGE_SINK_MARKER_PREFIX = PREFIX + "usage:sink:"
+USAGE_SINK_MARKER_TTL_SECONDS = 3600
 # Thinking blocks and signatures of a tool-calling turn, for clients whose API cannot carry them.
 REPLAY_PREFIX = PREFIX + "replay:"
 REPLAY_TTL_SECONDS = 24 * 3600
 
 # Entries that could not be decoded or stored, kept (capped) for inspection instead of blocking the group.
 USAGE_DEAD_LETTERS = PREFIX + "usage:dead"
+
+
+def usage_sink_marker(sink_id: str) -> str:
+    return USAGE_SINK_MARKER_PREFIX + sink_id
 
 
 def replay(tool_call_id: str) -> str:

@@ -14,7 +14,7 @@ from redis.exceptions import ResponseError
 
 from shared.kv import keys
 
-__all__ = ["StreamEntry", "UsageEvent", "UsageStream"]
+__all__ = ["StreamEntry", "StreamLag", "UsageEvent", "UsageStream"]
 
 
 class UsageEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,6 +50,12 @@ class StreamEntry(msgspec.Struct, frozen=True):
     raw: bytes | None = None  # kept only for poison entries, for the dead-letter stream
 
 
+class StreamLag(msgspec.Struct, frozen=True):
+    backlog: int  # entries not yet stored (stored ones are deleted)
+    pending: int  # read by a consumer, not yet acknowledged
+    oldest_age_seconds: float  # age of the oldest entry not yet stored (0 when none)
+
+
 def _decode(entry_id: bytes | str, fields: dict[bytes, bytes]) -> StreamEntry:
     ident = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     raw = fields.get(b"e")
@@ -67,14 +73,21 @@ class UsageStream:
         self.stream = stream
         self.group = group
 
-    async def append(self, events: Sequence[UsageEvent]) -> None:
-        """Append a batch in one round trip."""
-        if not events:
-            return
+    async def append(self, events: Sequence[UsageEvent], marker: str | None = None) -> bool:
+        """Append a batch in one round trip.
+
+        With `marker`, the same round trip also refreshes that key and the answer says whether it was
+        still there: False means Redis lost its data since the previous call with this marker.
+        """
+        if not events and marker is None:
+            return True
         pipe = self._redis.pipeline(transaction=False)
+        if marker is not None:
+            pipe.set(marker, b"1", ex=keys.USAGE_SINK_MARKER_TTL_SECONDS, get=True)
         for event in events:
             pipe.xadd(self.stream, {"e": _ENCODER.encode(event)})
-        await pipe.execute()
+        replies = await pipe.execute()
+        return marker is None or replies[0] is not None
 
     async def ensure_group(self) -> None:
         try:
@@ -122,3 +135,20 @@ class UsageStream:
 
     async def backlog(self) -> int:
         return int(await self._redis.xlen(self.stream))
+
+    async def lag(self) -> StreamLag:
+        """Backlog, pending count and the oldest entry's age (entry ids are Redis server milliseconds)."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.xlen(self.stream)
+        pipe.xrange(self.stream, count=1)
+        pipe.time()
+        pipe.xpending(self.stream, self.group)
+        backlog, first, (seconds, micros), pending = await pipe.execute(raise_on_error=False)
+        if isinstance(pending, ResponseError):  # no stream or no group yet: nothing is pending
+            pending = {"pending": 0}
+        age = 0.0
+        if first:
+            raw_id = first[0][0]
+            millis = int((raw_id.decode() if isinstance(raw_id, bytes) else raw_id).split("-")[0])
+            age = max(0.0, seconds + micros / 1_000_000 - millis / 1000)
+        return StreamLag(int(backlog), int(pending["pending"]), round(age, 3))

@@ -1,4 +1,4 @@
-"""Job: measure the usage stream's backlog (events not yet stored) for the lag metric and alerts."""
+"""Job: measure the usage stream's lag (backlog, pending entries, oldest age) for the gauges and alerts."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ _WARN_AT = 10_000
 
 async def report_usage_lag(ctx: dict[str, Any]) -> int:
     ingestor: UsageIngestor = ctx["usage_ingestor"]
-    backlog = await ingestor.lag()
-    if backlog > _WARN_AT:
-        log.warning("usage stream backlog is high", extra={"backlog": backlog})
-    return backlog
+    lag = await ingestor.lag()
+    if lag.backlog > _WARN_AT:
+        log.warning("usage stream backlog is high", extra={"backlog": lag.backlog, "oldest_s": lag.oldest_age_seconds})
+    return lag.backlog

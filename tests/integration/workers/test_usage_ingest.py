@@ -113,3 +113,15 @@ async def test_a_value_postgres_refuses_does_not_block_the_group(
     assert len(dead) == 1
     assert b"bad-nul" in dead[0][1][b"raw"]
     assert await redis.xlen(keys.USAGE_STREAM) == 0
+
+
+async def test_append_with_a_marker_tells_whether_redis_lost_its_data(redis: Redis) -> None:
+    stream = UsageStream(redis)
+    marker = keys.usage_sink_marker("test-edge")
+    assert not await stream.append(events(2, "m1"), marker)  # first append: the marker is new
+    assert await stream.append(events(1, "m2"), marker)
+    assert await stream.append([], marker)  # a probe without events
+    assert 0 < await redis.ttl(marker) <= keys.USAGE_SINK_MARKER_TTL_SECONDS
+    await redis.flushdb()  # a restart without persistence
+    assert not await stream.append([], marker)
+    assert await redis.xlen(keys.USAGE_STREAM) == 0
