@@ -35,7 +35,7 @@ from tests.support.env import base_env, free_port, redis_url
 
 DATABASE = "omniroute_fuzz"
 REDIS_DB = 5  # its own db: 6 and 7 process control, 8 edge presence, 9-15 see dispatch_support.py
-EXAMPLES_PER_OPERATION = int(os.environ.get("OMNIROUTE_FUZZ_EXAMPLES", "40"))
+EXAMPLES_PER_OPERATION = int(os.environ.get("OMNIROUTE_FUZZ_EXAMPLES", "25"))
 DESTRUCTIVE = ("/api/shutdown", "/api/restart")
 # Operations that call out to a host taken from the input or to a real provider's OAuth server:
 # generated cases would reach beyond loopback. Their bad input has dedicated tests
@@ -121,6 +121,7 @@ def _run_operation(
     return None
 
 
+@pytest.mark.timeout(600)  # ~50 operations x 2 modes; about 45 s on an idle two-core machine
 def test_no_operation_answers_a_server_error_or_breaks_its_schema(
     control_process: tuple[str, Path], admin_key: str
 ) -> None:
@@ -128,7 +129,6 @@ def test_no_operation_answers_a_server_error_or_breaks_its_schema(
     schema = schemathesis.openapi.from_url(f"{url}/api/openapi.json", timeout=10)
     headers = {"authorization": f"Bearer {admin_key}"}
     failures, ran = [], 0
-    started = time.monotonic()
     with requests.Session() as session:
         for result in schema.get_all_operations():
             operation = result.ok()
@@ -143,4 +143,3 @@ def test_no_operation_answers_a_server_error_or_breaks_its_schema(
     assert not failures, "\n\n".join(failures)
     logged_errors = [line for line in log_path.read_text().splitlines() if '"level":"error"' in line]
     assert not logged_errors, logged_errors[:5]
-    assert time.monotonic() - started < 120
