@@ -65,7 +65,7 @@ async def _call(
             raw = await response.content.read(MAX_BUNDLE_BYTES * 2 + 1)
             if len(raw) > MAX_BUNDLE_BYTES * 2:
                 raise RemoteError("the remote answered more than a bundle can hold")
-            return response.status, dict(response.headers), raw
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, raw
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise RemoteError(f"the remote is unreachable ({type(exc).__name__})") from None
 
@@ -87,7 +87,7 @@ class S3Remote:
             return RemoteState(None, None)
         if status != 200:
             raise RemoteError(f"the object store answered HTTP {status} to GET")
-        return RemoteState(raw, headers.get("ETag") or headers.get("etag"))
+        return RemoteState(raw, headers.get("etag"))
 
     async def store(self, blob: bytes, precondition: str | None) -> None:
         condition = {"If-Match": precondition} if precondition else {"If-None-Match": "*"}
