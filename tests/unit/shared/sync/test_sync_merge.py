@@ -59,5 +59,5 @@ def test_identical_records_are_not_applied_again() -> None:
     ],
 )
 def test_invalid_records_are_refused(raw: dict[str, object]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"table|key|version|deleted|row|secrets"):
         record_from_json(raw, TABLES)

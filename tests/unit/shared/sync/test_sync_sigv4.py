@@ -26,7 +26,12 @@ def test_get_vanilla_signature_matches_the_published_one() -> None:
 def test_signed_headers_carry_payload_hash_date_and_credential_scope() -> None:
     creds = Credentials("AKID", "secret", "eu-west-1")
     sent = sign_headers(
-        creds, "PUT", "http://127.0.0.1:9000/bucket/a/b.bundle", b"body", {}, now=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+        creds,
+        "PUT",
+        "http://127.0.0.1:9000/bucket/a/b.bundle",
+        b"body",
+        {},
+        now=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
     )
     assert sent["x-amz-date"] == "20260102T030405Z"
     assert sent["host"] == "127.0.0.1:9000"
