@@ -104,6 +104,6 @@ def merge(local: list[Record], remote: list[Record]) -> Merged:
         else:
             chosen = winner(a, b)
         merged.append(chosen)
-        if a is None or (chosen is not a and chosen.digest() != a.digest()):
+        if a is None or (chosen is not a and chosen != a):  # equal content: nothing to write
             to_apply.append(chosen)
     return Merged(merged, to_apply)

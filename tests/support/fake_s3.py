@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -38,6 +38,8 @@ class FakeS3:
     url: str
     objects: dict[str, bytes] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)  # "METHOD status"
+    # Runs once, just before the next PUT is handled: a concurrent writer getting there first.
+    before_next_put: Callable[[FakeS3], None] | None = None
 
     def etag(self, key: str) -> str:
         return f'"{hashlib.md5(self.objects[key]).hexdigest()}"'  # S3 ETags are MD5
@@ -89,6 +91,10 @@ def _app(store: FakeS3) -> web.Application:
             return web.Response(body=data, headers={"ETag": store.etag(key)})
         if request.method != "PUT":
             return _error(405, "MethodNotAllowed")
+        if store.before_next_put is not None:
+            interloper, store.before_next_put = store.before_next_put, None
+            interloper(store)
+            exists = key in store.objects
         if_match, if_none = request.headers.get("If-Match"), request.headers.get("If-None-Match")
         if if_match is not None and (not exists or store.etag(key) != if_match):
             return _error(412, "PreconditionFailed")

@@ -158,6 +158,25 @@ async def test_a_concurrent_writer_on_s3_is_merged_not_overwritten(admin: AsyncT
     assert stored == {"mine", "theirs", "later"}
 
 
+async def test_a_write_racing_the_push_makes_the_sync_pull_merge_and_push_again(
+    admin: AsyncTestClient, s3: FakeS3
+) -> None:
+    await initialize(admin, s3_remote(s3))
+    assert (await admin.post("/api/models/alias", json={"alias": "ours", "model": "openai/gpt-4o"})).status_code == 201
+
+    def another_install_pushes(store: FakeS3) -> None:
+        now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
+        store.objects[OBJECT] = seal_bundle([_alias_record("racer", "openai/gpt-4o", now_us)], 5, PASSPHRASE)
+
+    s3.before_next_put = another_install_pushes
+    result = await sync(admin)
+    assert s3.requests == ["GET 404", "PUT 412", "GET 200", "PUT 200"]
+    assert result["pushed"] is True and result["bundleVersion"] == 6 and result["applied"] == 1
+    assert set(await aliases(admin)) == {"ours", "racer"}
+    stored = open_bundle(s3.objects[OBJECT], PASSPHRASE)
+    assert stored.version == 6 and {r["key"] for r in stored.records} >= {"ours", "racer"}
+
+
 async def test_a_tampered_s3_bundle_is_refused_and_changes_nothing(admin: AsyncTestClient, s3: FakeS3) -> None:
     await initialize(admin, s3_remote(s3))
     await sync(admin)
