@@ -70,6 +70,9 @@ from services.control.resources.settings.gateway import (
 )
 from services.control.resources.usage.controller import UsageController
 from services.control.state import ControlState
+from services.control.sync.cloud import CloudController
+from services.control.sync.routes import SyncController
+from services.control.sync.schedule import run_sync_schedule
 from shared import metrics
 from shared.background import cancel_and_wait
 from shared.config.snapshot import SnapshotCodec
@@ -109,10 +112,11 @@ def _lifespan(settings: Settings) -> Any:
             await publisher.publish_latest()
             backstop = asyncio.create_task(publisher.run_backstop())
             oauth_refresh = asyncio.create_task(run_refresh_ahead(app.state.control))
+            cloud_sync = asyncio.create_task(run_sync_schedule(app.state.control))
             try:
                 yield
             finally:
-                await cancel_and_wait(backstop, oauth_refresh)
+                await cancel_and_wait(backstop, oauth_refresh, cloud_sync)
         finally:
             await redis.aclose()
             await pool.close()
@@ -172,10 +176,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
             openclaw_settings,
             cli_tool_runtime,
             OAuthController,
+            SyncController,
         ],
     )
     return Litestar(
-        route_handlers=[login, logout, init_state, healthz, readyz, metrics_endpoint, openapi_json, protected],
+        route_handlers=[
+            login,
+            logout,
+            init_state,
+            healthz,
+            readyz,
+            metrics_endpoint,
+            openapi_json,
+            protected,
+            CloudController,
+        ],
         lifespan=[_lifespan(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(

@@ -45,6 +45,7 @@ OUTBOUND = (
     "/api/providers/validate",
     "/api/providers/{provider_id}/test",
     "/api/providers/{provider_id}/models",
+    "/api/sync/initialize",  # sets the remote that "sync now" calls; without it /api/sync/cloud stays local
 )
 OUTBOUND_PREFIXES = ("/api/oauth/",)
 CHECKS = [checks.not_a_server_error, checks.response_schema_conformance]
