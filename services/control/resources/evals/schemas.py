@@ -12,6 +12,7 @@ from msgspec import Meta
 __all__ = [
     "CaseCreate",
     "CaseView",
+    "ContentPart",
     "EvalsOverview",
     "Message",
     "ResultView",
@@ -28,7 +29,19 @@ Text = Annotated[str, Meta(max_length=100_000)]
 ModelName = Annotated[str, Meta(min_length=1, max_length=256)]
 Scoring = Literal["exact", "contains", "regex", "judge"]
 Role = Literal["system", "developer", "user", "assistant", "tool"]
-ContentPart = dict[str, Any]  # OpenAI content parts ({"type": "text", "text"}, images, ...), passed through
+
+
+class ImageUrl(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    url: Annotated[str, Meta(min_length=1, max_length=10_000_000)]
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ContentPart(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """An OpenAI content part: `{"type": "text", "text"}` or `{"type": "image_url", "image_url": {"url"}}`."""
+
+    type: Literal["text", "image_url"]
+    text: Text | None = None
+    image_url: ImageUrl | None = None
 
 
 class Message(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):

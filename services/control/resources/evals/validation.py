@@ -14,8 +14,20 @@ from shared.evals.scoring import check_pattern
 __all__ = ["case_values", "check_suite"]
 
 
+def _check_parts(field: str, case: CaseCreate) -> None:
+    for m, message in enumerate(case.messages):
+        if isinstance(message.content, str):
+            continue
+        for p, part in enumerate(message.content):
+            if part.type == "text" and part.text is None:
+                raise InvalidField(f"{field}.messages[{m}].content[{p}].text", "is required for a text part")
+            if part.type == "image_url" and part.image_url is None:
+                raise InvalidField(f"{field}.messages[{m}].content[{p}].image_url", "is required for an image part")
+
+
 def _check_case(index: int, case: CaseCreate) -> None:
     field = f"cases[{index}]"
+    _check_parts(field, case)
     check_printable(f"{field}.name", case.name)
     if case.scoring == "judge":
         if case.rubric is None or not case.rubric.strip():
