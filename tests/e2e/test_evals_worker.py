@@ -20,6 +20,7 @@ from services.cli.local_stack import EdgeSpec
 from services.workers.db import create_pool as create_worker_pool
 from services.workers.evals.edge_client import EdgeClient
 from services.workers.evals.runtime import EvalsRuntime
+from services.workers.jobs.resume_evals import resume_eval_runs
 from services.workers.main import build_arq_worker
 from services.workers.usage_ingest import UsageIngestor
 from shared import jsonx
@@ -208,3 +209,19 @@ async def test_a_crashed_run_resumes_with_only_the_missing_cases(stack: E2EStack
     resumed = {r["caseId"]: r["requestId"] for r in detail["results"]}
     assert all(resumed[case] == request for case, request in kept.items())  # the two kept results untouched
     assert await pool.fetchval("SELECT count(*) FROM eval_results WHERE run_id = $1", run["id"]) == 4
+
+
+async def test_a_run_whose_job_redis_lost_is_queued_again(stack: E2EStack, runtime: dict[str, Any]) -> None:
+    run = start_run(stack, suite="gateway-smoke")
+    arq: ArqRedis = runtime["arq"]
+    pool: asyncpg.Pool = runtime["pool"]
+    # Redis restarted empty: the job is gone, Postgres still says queued
+    await arq.delete(f"arq:job:{run_job_id(run['id'])}")
+    await arq.zrem("arq:queue", run_job_id(run["id"]))
+    ctx = {**runtime["ctx"], "redis": arq}
+    assert await resume_eval_runs(ctx) == 0  # too recent: the control plane's own job may be on its way
+    await pool.execute("UPDATE eval_runs SET created_at = now() - interval '1 minute' WHERE id = $1", run["id"])
+    assert await resume_eval_runs(ctx) == 1
+    assert await resume_eval_runs(ctx) == 0  # queued once
+    await burst(runtime)
+    assert run_detail(stack, run["id"])["status"] == "done"
