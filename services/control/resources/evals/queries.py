@@ -27,6 +27,13 @@ __all__ = [
 _RUN = """SELECT r.*, s.name AS suite_name,
                  (SELECT count(*) FROM eval_results x WHERE x.run_id = r.id) AS completed_count
           FROM eval_runs r JOIN eval_suites s ON s.id = r.suite_id"""
+_RUN_BY_ID = _RUN + " WHERE r.id = $1"
+_RECENT_RUNS = (
+    _RUN
+    + """ WHERE ($1::uuid IS NULL OR r.suite_id = $1) AND ($2::text IS NULL OR r.status = $2)
+          AND ($3::timestamptz IS NULL OR r.created_at >= $3)
+        ORDER BY r.created_at DESC, r.id LIMIT $4"""
+)
 
 
 async def fetch_suites(conn: Executor) -> list[asyncpg.Record]:
@@ -103,7 +110,7 @@ async def insert_run(conn: Conn, values: dict[str, Any]) -> None:
 
 
 async def fetch_run(conn: Executor, ident: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(f"{_RUN} WHERE r.id = $1", ident)
+    return await conn.fetchrow(_RUN_BY_ID, ident)
 
 
 async def recent_runs(
@@ -111,9 +118,7 @@ async def recent_runs(
 ) -> list[asyncpg.Record]:
     return list(
         await conn.fetch(
-            f"""{_RUN} WHERE ($1::uuid IS NULL OR r.suite_id = $1) AND ($2::text IS NULL OR r.status = $2)
-                  AND ($3::timestamptz IS NULL OR r.created_at >= $3)
-                ORDER BY r.created_at DESC, r.id LIMIT $4""",
+            _RECENT_RUNS,
             suite_id,
             status,
             since,
