@@ -6,6 +6,7 @@ The stack runs without its own worker so the test's burst worker (built by the w
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
@@ -115,6 +116,19 @@ def run_detail(stack: E2EStack, run_id: str) -> dict[str, Any]:
     return detail
 
 
+async def key_refused(stack: E2EStack, key: str, timeout: float = 10.0) -> bool:
+    """Whether the edge refuses `key` within `timeout` (the snapshot without it has arrived)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with aiohttp.ClientSession() as session:
+        while asyncio.get_running_loop().time() < deadline:
+            headers = {"authorization": f"Bearer {key}"}
+            async with session.get(f"{stack.edges[0]}/v1/models", headers=headers) as response:
+                if response.status == 401:
+                    return True
+            await asyncio.sleep(0.1)
+    return False
+
+
 def max_in_flight(rows: list[asyncpg.Record]) -> int:
     """The most calls whose [start, start + latency) spans overlap (1 ms of clock slack)."""
     events: list[tuple[Any, int]] = []
@@ -147,6 +161,9 @@ async def test_a_suite_runs_scored_bounded_measured_and_exactly_once(stack: E2ES
     arq: ArqRedis = runtime["arq"]
     # enqueueing the same run again while it is queued does nothing
     assert await arq.enqueue_job(RUN_EVAL_JOB, run["id"], _job_id=run_job_id(run["id"])) is None
+    pool: asyncpg.Pool = runtime["pool"]
+    enc = await pool.fetchval("SELECT api_key_enc FROM eval_runs WHERE id = $1", run["id"])
+    run_key = FieldCipher(STORAGE_KEY, KEY_PURPOSE).decrypt_text(bytes(enc), run["id"])
 
     await burst(runtime)
 
@@ -169,11 +186,20 @@ async def test_a_suite_runs_scored_bounded_measured_and_exactly_once(stack: E2ES
     assert detail["judgeCostMicros"] == sum(r["judgeCostMicros"] for r in judged) > 0
     assert detail["avgLatencyMs"] >= DELAY_MS
     # bounded concurrency: never more than `concurrency` calls in flight, and the bound was used
-    pool: asyncpg.Pool = runtime["pool"]
     rows = await pool.fetch("SELECT started_at, latency_ms FROM eval_results WHERE run_id = $1", run["id"])
     assert max_in_flight(list(rows)) == CONCURRENCY
     # the run's key is forgotten once the run is over
     assert await pool.fetchval("SELECT api_key_enc FROM eval_runs WHERE id = $1", run["id"]) is None
+    # ... and revoked, audited, on its way out of the edges' snapshot (the control plane's backstop)
+    key_id = await pool.fetchval("SELECT api_key_id FROM eval_runs WHERE id = $1", run["id"])
+    assert await pool.fetchval("SELECT revoked_at FROM api_keys WHERE id = $1", key_id) is not None
+    audited = await pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action = 'key.revoked' AND target_id = $1", str(key_id)
+    )
+    assert audited == 1
+    listed = stack.admin.get("/api/keys", params={"includeRevoked": "true"}).json()["keys"]
+    assert [k["id"] for k in listed if k["id"] == str(key_id)] == [str(key_id)]
+    assert await key_refused(stack, run_key)
 
     # a finished run enqueued again (its arq result expired, or by hand under another id) does nothing
     ids = {r["caseId"]: r["requestId"] for r in results}

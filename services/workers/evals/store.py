@@ -84,10 +84,39 @@ def _clean(text: str | None) -> str | None:
     return text.replace("\x00", "\ufffd") if text is not None else None
 
 
+async def _retire_key(conn: Any, run: asyncpg.Record | None) -> None:
+    """Revoke the run's minted key in the transaction that ends the run.
+
+    Bumping `config_version` (a configuration write like the control plane's: the row lock orders
+    it with theirs) makes the control plane's backstop publish a snapshot without the key within
+    its republish interval, so the key stops working on every edge soon after the run ends instead
+    of at its expiry."""
+    if run is None or run["api_key_id"] is None:
+        return
+    revoked = await conn.execute(
+        "UPDATE api_keys SET revoked_at = now(), updated_at = now() WHERE id = $1 AND revoked_at IS NULL",
+        run["api_key_id"],
+    )
+    if revoked.endswith(" 0"):
+        return
+    await conn.execute("UPDATE config_version SET version = version + 1 WHERE id = 1")
+    await conn.execute(
+        """INSERT INTO audit_log (actor, action, target_type, target_id, after)
+           VALUES ('worker', 'key.revoked', 'api_key', $1, $2)""",
+        str(run["api_key_id"]),
+        {"reason": f"eval run {run['id']} {run['status']}", "evalRunId": str(run["id"])},
+    )
+
+
 async def finish_run(pool: asyncpg.Pool, run_id: str) -> asyncpg.Record | None:
-    """Totals from the stored results; the run's key is forgotten. None when it was already finished."""
-    return await pool.fetchrow(
-        """WITH totals AS (
+    """Totals from the stored results; the run's key is forgotten and revoked. None when already finished."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(_FINISH, run_id)
+        await _retire_key(conn, row)
+    return row
+
+
+_FINISH = """WITH totals AS (
                SELECT count(*) AS completed,
                       count(*) FILTER (WHERE passed) AS passed,
                       count(*) FILTER (WHERE error IS NOT NULL) AS errors,
@@ -103,19 +132,19 @@ async def finish_run(pool: asyncpg.Pool, run_id: str) -> asyncpg.Record | None:
                   pass_rate = CASE WHEN totals.completed > 0 THEN totals.passed::real / totals.completed END,
                   avg_latency_ms = totals.avg_latency, tokens_in = totals.tokens_in, tokens_out = totals.tokens_out,
                   cost_micros = totals.cost, judge_cost_micros = totals.judge_cost
-           FROM totals WHERE r.id = $1 AND r.status = 'running' RETURNING r.*""",
-        run_id,
-    )
+           FROM totals WHERE r.id = $1 AND r.status = 'running' RETURNING r.*"""
 
 
 async def fail_run(pool: asyncpg.Pool, run_id: str, error: str) -> None:
-    await pool.execute(
-        """UPDATE eval_runs SET status = 'failed', finished_at = now(), api_key_enc = NULL, error = $2
-           WHERE id = $1 AND status = ANY($3::text[])""",
-        run_id,
-        error[:1000],
-        list(RUN_RESUMABLE),
-    )
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            """UPDATE eval_runs SET status = 'failed', finished_at = now(), api_key_enc = NULL, error = $2
+               WHERE id = $1 AND status = ANY($3::text[]) RETURNING *""",
+            run_id,
+            error[:1000],
+            list(RUN_RESUMABLE),
+        )
+        await _retire_key(conn, row)
 
 
 def summary(row: asyncpg.Record | None) -> dict[str, Any]:
