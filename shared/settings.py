@@ -64,6 +64,18 @@ class Settings:
     session_ttl_seconds: int = 7 * 24 * 3600
     log_level: str = "INFO"
     public_url: str | None = None  # where clients reach the edge (OMNIROUTE_PUBLIC_URL), for generated client settings
+    evals_edge_url: str | None = None  # where workers send eval cases (OMNIROUTE_EVALS_EDGE_URL); see evals_edge
+    evals_case_timeout: float = 120.0  # one eval call through the edge, seconds (OMNIROUTE_EVALS_CASE_TIMEOUT)
+
+    @property
+    def evals_edge(self) -> str:
+        """The edge the workers run eval cases through: the setting, else this host's edge port."""
+        if self.evals_edge_url:
+            return self.evals_edge_url.rstrip("/")
+        wildcard = self.host in ("0.0.0.0", "::", "")  # noqa: S104 - a listen address, not one to call
+        host = "127.0.0.1" if wildcard else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.edge_port}"
 
     def require(self, *names: str) -> None:
         """Refuse to start when a secret this process needs is unset."""
@@ -192,4 +204,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         session_ttl_seconds=_int(source, "OMNIROUTE_SESSION_TTL_SECONDS", 7 * 24 * 3600, 60, 90 * 24 * 3600),
         log_level=log_level,
         public_url=_optional_url(source, "OMNIROUTE_PUBLIC_URL", ("http", "https")),
+        evals_edge_url=_optional_url(source, "OMNIROUTE_EVALS_EDGE_URL", ("http", "https")),
+        evals_case_timeout=_float(source, "OMNIROUTE_EVALS_CASE_TIMEOUT", 120.0, 1, 3600),
     )

@@ -38,6 +38,7 @@ from services.control.resources.cli_tools.controller import (
     openclaw_settings,
 )
 from services.control.resources.combos.controller import CombosController
+from services.control.resources.evals.controller import EvalsController
 from services.control.resources.keys.controller import KeysController
 from services.control.resources.live.availability_api import model_availability, models_availability
 from services.control.resources.live.rate_limits import rate_limits
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cli_tool_runtime,
             OAuthController,
             SyncController,
+            EvalsController,
         ],
     )
     return Litestar(

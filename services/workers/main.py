@@ -15,20 +15,27 @@ import signal
 import socket
 from typing import Any
 
-from arq import cron
+import aiohttp
+from arq import cron, func
 from arq.connections import RedisSettings
 from arq.worker import Worker
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from services.workers.db import create_pool
+from services.workers.evals.edge_client import EdgeClient
+from services.workers.evals.runtime import EvalsRuntime
 from services.workers.jobs.measured import measured
+from services.workers.jobs.resume_evals import resume_eval_runs
+from services.workers.jobs.run_eval import MAX_TRIES, run_eval
 from services.workers.jobs.usage_lag import report_usage_lag
 from services.workers.jobs.usage_retention import prune_usage
 from services.workers.ops_server import start_ops_server
 from services.workers.usage_ingest import UsageIngestor
 from shared import jsonx, metrics
 from shared.background import cancel_and_wait
+from shared.crypto import FieldCipher
+from shared.evals.jobs import KEY_PURPOSE, RUN_EVAL_JOB
 from shared.logs import configure_logging
 from shared.settings import Settings, load_settings
 
@@ -43,11 +50,12 @@ def build_arq_worker(settings: Settings, ctx: dict[str, Any]) -> Worker:
     redis_settings = RedisSettings.from_dsn(settings.redis_url)
     redis_settings.conn_retries = 0  # our loop owns reconnection
     return Worker(
-        functions=[],
+        functions=[func(measured(run_eval), name=RUN_EVAL_JOB, timeout=3600, max_tries=MAX_TRIES)],
         cron_jobs=[
             cron(measured(report_usage_lag), second={0, 10, 20, 30, 40, 50}, run_at_startup=True, timeout=30),
             # arq's cron jobs run once per slot fleet-wide (their job id is the slot), so one worker prunes
             cron(measured(prune_usage), minute={17}, second={0}, run_at_startup=True, timeout=600),
+            cron(measured(resume_eval_runs), second={5}, run_at_startup=True, timeout=60),
         ],
         redis_settings=redis_settings,
         ctx=ctx,
@@ -80,7 +88,10 @@ async def serve(settings: Settings) -> None:
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     ingestor = UsageIngestor(pool, redis, consumer, claim_idle_ms=settings.usage_claim_idle_ms)
     ops = await start_ops_server(settings.host, settings.worker_port, pool, redis)
-    ctx: dict[str, Any] = {"pool": pool, "usage_ingestor": ingestor}
+    http = aiohttp.ClientSession()
+    cipher = FieldCipher(settings.storage_encryption_key, KEY_PURPOSE) if settings.storage_encryption_key else None
+    evals = EvalsRuntime(EdgeClient(http, settings.evals_edge, settings.evals_case_timeout), cipher)
+    ctx: dict[str, Any] = {"pool": pool, "usage_ingestor": ingestor, "evals": evals}
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -92,6 +103,7 @@ async def serve(settings: Settings) -> None:
     finally:
         await cancel_and_wait(*tasks)
         await ops.cleanup()
+        await http.close()
         await redis.aclose()
         await pool.close()
 

@@ -79,6 +79,7 @@ def start_stack(
     redis_url: str,
     redis_db: int,
     edges: tuple[EdgeSpec, ...],
+    with_worker: bool = True,
     **env: str,
 ) -> E2EStack:
     asyncio.run(fresh_database(name))
@@ -92,6 +93,7 @@ def start_stack(
         fake_upstream_port=free_port(),
         edges=edges,
         env=environment,
+        with_worker=with_worker,
     )
     stack = LocalStack(layout)
     stack.start(ready_timeout=60)

@@ -1,0 +1,1 @@
+"""Evals shared by the control plane (storing suites, starting runs) and the workers (running them)."""
