@@ -37,6 +37,7 @@ from services.control.resources.cli_tools.controller import (
     droid_settings,
     openclaw_settings,
 )
+from services.control.resources.budgets.controller import BudgetController
 from services.control.resources.combos.controller import CombosController
 from services.control.resources.keys.controller import KeysController
 from services.control.resources.live.availability_api import model_availability, models_availability
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ProviderNodesController,
             KeysController,
             UsageController,
+            BudgetController,
             audit_log,
             AliasesController,
             models_catalog,
