@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from services.workers.db import create_pool
 from services.workers.jobs.measured import measured
 from services.workers.jobs.usage_lag import report_usage_lag
+from services.workers.jobs.budget_reconcile import reconcile_budgets
 from services.workers.jobs.usage_retention import prune_usage
 from services.workers.ops_server import start_ops_server
 from services.workers.usage_ingest import UsageIngestor
@@ -48,6 +49,8 @@ def build_arq_worker(settings: Settings, ctx: dict[str, Any]) -> Worker:
             cron(measured(report_usage_lag), second={0, 10, 20, 30, 40, 50}, run_at_startup=True, timeout=30),
             # arq's cron jobs run once per slot fleet-wide (their job id is the slot), so one worker prunes
             cron(measured(prune_usage), minute={17}, second={0}, run_at_startup=True, timeout=600),
+            # every minute: a Redis restart leaves budgets unenforced for at most about that long
+            cron(measured(reconcile_budgets), second={30}, run_at_startup=True, timeout=50),
         ],
         redis_settings=redis_settings,
         ctx=ctx,

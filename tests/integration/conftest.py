@@ -36,7 +36,7 @@ async def pool(pg_url: str) -> AsyncIterator[asyncpg.Pool]:
 async def clean_db(pool: asyncpg.Pool) -> None:
     await pool.execute(
         "TRUNCATE provider_connections, provider_nodes, api_keys, combos, model_aliases, policies, settings, audit_log,"
-        " usage_events, provider_models, pricing"
+        " usage_events, provider_models, pricing, api_key_budgets"
     )
 
 
