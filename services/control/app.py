@@ -30,6 +30,7 @@ from services.control.oauth.refresh import run_refresh_ahead
 from services.control.ops import healthz, metrics_endpoint, openapi_json, readyz
 from services.control.publish import SnapshotPublisher
 from services.control.resources.audit.controller import audit_log
+from services.control.resources.budgets.controller import BudgetController
 from services.control.resources.cli_tools.controller import (
     claude_settings,
     cli_tool_runtime,
@@ -37,7 +38,6 @@ from services.control.resources.cli_tools.controller import (
     droid_settings,
     openclaw_settings,
 )
-from services.control.resources.budgets.controller import BudgetController
 from services.control.resources.combos.controller import CombosController
 from services.control.resources.keys.controller import KeysController
 from services.control.resources.live.availability_api import model_availability, models_availability

@@ -22,9 +22,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from services.workers.db import create_pool
+from services.workers.jobs.budget_reconcile import reconcile_budgets
 from services.workers.jobs.measured import measured
 from services.workers.jobs.usage_lag import report_usage_lag
-from services.workers.jobs.budget_reconcile import reconcile_budgets
 from services.workers.jobs.usage_retention import prune_usage
 from services.workers.ops_server import start_ops_server
 from services.workers.usage_ingest import UsageIngestor

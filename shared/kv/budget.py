@@ -28,7 +28,7 @@ from shared.kv import keys
 from shared.kv.batch import Batch, MemoryStore, Slot
 from shared.kv.scripting import NOW_MS, Lua
 
-__all__ = ["BudgetDecision", "BudgetView", "Budgets"]
+__all__ = ["BudgetView", "Budgets"]
 
 # Keep a key's state a day past the end of its period (a later operation resets it anyway).
 _GRACE_MS = 86_400_000
@@ -213,7 +213,9 @@ class _Twin:
             self.store.delete(self.leases_key)
 
 
-def _reserve_twin(store: MemoryStore, key_id: str, ident: str, amount: int, limit: int, period: str, lease: int) -> list[int]:
+def _reserve_twin(
+    store: MemoryStore, key_id: str, ident: str, amount: int, limit: int, period: str, lease: int
+) -> list[int]:
     twin = _Twin(store, key_id)
     start, finish, spent, reserved = twin.open(period)
     allowed = 1

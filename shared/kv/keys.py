@@ -4,8 +4,8 @@ from __future__ import annotations
 
 __all__ = [
     "BREAKER_PREFIX",
-    "BUDGET_PREFIX",
     "BREAKER_TTL_MS",
+    "BUDGET_PREFIX",
     "CONFIG_ANNOUNCE_CHANNEL",
     "CONFIG_CURRENT",
     "COOLDOWN_PREFIX",

@@ -31,9 +31,7 @@ class BudgetHold:
     lease_ms: int
 
     def reserve(self, budgets: Budgets, batch: Batch) -> Slot[BudgetView]:
-        return budgets.reserve(
-            batch, self.key_id, self.request_id, self.amount, self.limit, self.period, self.lease_ms
-        )
+        return budgets.reserve(batch, self.key_id, self.request_id, self.amount, self.limit, self.period, self.lease_ms)
 
     def settle(self, budgets: Budgets, batch: Batch, cost: int) -> Slot[BudgetView]:
         return budgets.settle(batch, self.key_id, self.request_id, cost, self.period)

@@ -12,9 +12,9 @@ from typing import TypeVar
 
 import msgspec
 
+from shared.budget_estimate import highest_price, reservation_micros
 from shared.canonical.chat import ChatRequest, Message, Text
 from shared.canonical.errors import BadRequest, NotFound, PermissionDenied
-from shared.budget_estimate import highest_price, reservation_micros
 from shared.config.budgets import KeyBudget, key_budgets
 from shared.config.limits import NamedLimit, key_limits
 from shared.config.snapshot import KeyConfig

@@ -125,7 +125,10 @@ async def test_the_scripts_window_matches_the_python_one_across_years(real_redis
     assert isinstance(real_redis, Redis)
     source = _PRELUDE.replace(NOW_MS, "\nlocal now = tonumber(ARGV[1])\n") + "\nreturn {window(ARGV[2])}\n"
     day = 86_400_000
-    moments = [int(datetime(2000, 1, 1, tzinfo=UTC).timestamp() * 1000) + i * 7 * day + i * 3_600_000 for i in range(0, 2000, 13)]
+    moments = [
+        int(datetime(2000, 1, 1, tzinfo=UTC).timestamp() * 1000) + i * 7 * day + i * 3_600_000
+        for i in range(0, 2000, 13)
+    ]
     for moment in moments:
         for period in ("daily", "weekly", "monthly"):
             got = await real_redis.eval(source, 2, "a", "b", moment, period)  # type: ignore[misc]

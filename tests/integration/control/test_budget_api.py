@@ -105,7 +105,9 @@ async def test_unknown_keys_are_404_and_bad_values_name_their_field(admin: Async
     assert (await admin.get("/api/usage/budget")).json() == {"budgets": []}
 
 
-async def test_revoking_a_key_keeps_its_budget_until_the_key_is_gone(admin: AsyncTestClient, pool: asyncpg.Pool) -> None:
+async def test_revoking_a_key_keeps_its_budget_until_the_key_is_gone(
+    admin: AsyncTestClient, pool: asyncpg.Pool
+) -> None:
     key_id = await new_key(admin)
     await admin.post("/api/usage/budget", json={"keyId": key_id, "limit": 1, "period": "weekly"})
     await pool.execute("DELETE FROM api_keys WHERE id = $1", key_id)
