@@ -8,16 +8,19 @@ from services.control.db.types import Conn, Executor
 
 __all__ = ["all_budgets", "delete", "fetch", "key_exists", "upsert"]
 
-_SELECT = """SELECT b.api_key_id, b.limit_micros, b.period, b.updated_at, k.name
-    FROM api_key_budgets b JOIN api_keys k ON k.id = b.api_key_id"""
+# Whole statements as literals: values only ever travel as $n parameters.
+_ALL = """SELECT b.api_key_id, b.limit_micros, b.period, b.updated_at, k.name
+    FROM api_key_budgets b JOIN api_keys k ON k.id = b.api_key_id ORDER BY k.name, b.api_key_id"""
+_ONE = """SELECT b.api_key_id, b.limit_micros, b.period, b.updated_at, k.name
+    FROM api_key_budgets b JOIN api_keys k ON k.id = b.api_key_id WHERE b.api_key_id = $1 FOR UPDATE OF b"""
 
 
 async def all_budgets(pool: Executor) -> list[asyncpg.Record]:
-    return list(await pool.fetch(_SELECT + " ORDER BY k.name, b.api_key_id"))
+    return list(await pool.fetch(_ALL))
 
 
 async def fetch(conn: Conn, key_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(_SELECT + " WHERE b.api_key_id = $1 FOR UPDATE OF b", key_id)
+    return await conn.fetchrow(_ONE, key_id)
 
 
 async def key_exists(conn: Conn, key_id: str) -> bool:
