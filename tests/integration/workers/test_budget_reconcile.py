@@ -8,12 +8,19 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
+from arq import create_pool as create_queue
+from arq.connections import RedisSettings
+from arq.worker import Worker, func
 from redis.asyncio import Redis
 
 from services.workers.db import create_pool
 from services.workers.jobs.budget_reconcile import reconcile_budgets
+from services.workers.jobs.measured import measured
+from shared import jsonx
 from shared.kv.batch import RedisBatch
 from shared.kv.budget import Budgets, BudgetView
+from tests.integration.conftest import REDIS_DB
+from tests.support.env import redis_url
 
 
 @pytest.fixture
@@ -89,3 +96,28 @@ async def test_redis_ahead_of_postgres_is_kept(worker_pool: asyncpg.Pool, redis:
 
 async def test_no_budgets_no_work(worker_pool: asyncpg.Pool, redis: Redis) -> None:
     assert await reconcile_budgets({"pool": worker_pool, "redis": redis}) == 0
+
+
+async def test_the_job_runs_in_arq_burst_mode_once_per_job_id(worker_pool: asyncpg.Pool, redis: Redis) -> None:
+    key_id = await add_key(worker_pool, "daily", 10_000_000)
+    await add_usage(worker_pool, key_id, 321, datetime.now(UTC))
+    settings = RedisSettings.from_dsn(redis_url(REDIS_DB))
+    queue = await create_queue(settings, job_serializer=jsonx.dumps, job_deserializer=jsonx.loads)
+    try:
+        assert await queue.enqueue_job("reconcile_budgets", _job_id="budgets-test") is not None
+        assert await queue.enqueue_job("reconcile_budgets", _job_id="budgets-test") is None  # one per job id
+        worker = Worker(
+            functions=[func(measured(reconcile_budgets), name="reconcile_budgets")],
+            redis_settings=settings,
+            ctx={"pool": worker_pool},
+            burst=True,
+            handle_signals=False,
+            job_serializer=jsonx.dumps,
+            job_deserializer=jsonx.loads,
+        )
+        await worker.async_run()
+        assert (worker.jobs_complete, worker.jobs_failed) == (1, 0)
+        await worker.close()
+    finally:
+        await queue.aclose()
+    assert (await status(redis, key_id, "daily")).spent == 321
