@@ -133,7 +133,8 @@ def test_200_concurrent_requests_on_two_edges_never_overspend_and_reconciliation
 
     # a Redis flush forgets the counter; the worker rebuilds it from Postgres
     fleet.redis().flushdb()
-    assert _budget(fleet, key["id"])["spentMicros"] == 0
+    # 0 until a reconciliation runs (the stack's own worker may run its minutely one at any moment)
+    assert _budget(fleet, key["id"])["spentMicros"] in (0, recorded)
     assert _reconcile(fleet) == 1
     assert _budget(fleet, key["id"])["spentMicros"] == recorded
     assert _reconcile(fleet) == 1  # idempotent
