@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from services.control.resources.proxy.entries import reveal_passwords
 from shared import metrics
+from shared.config.budgets import BUDGETS_KEY
 from shared.config.catalog_overrides import MODELS_KEY, PRICING_KEY
 from shared.config.snapshot import (
     ComboConfig,
@@ -177,6 +178,11 @@ def _policy(row: asyncpg.Record) -> PolicyConfig:
     )
 
 
+def _budgets(rows: list[asyncpg.Record]) -> dict[str, Any]:
+    """Per-key budgets under their reserved settings key (shared/config/budgets.py)."""
+    return {str(row["api_key_id"]): {"limitMicros": int(row["limit_micros"]), "period": row["period"]} for row in rows}
+
+
 class SnapshotPublisher:
     def __init__(
         self, pool: asyncpg.Pool, redis: Redis, codec: SnapshotCodec, cipher: FieldCipher, interval: float
@@ -206,6 +212,7 @@ class SnapshotPublisher:
             settings = await conn.fetch("SELECT key, value FROM settings")
             models = await conn.fetch("SELECT * FROM provider_models ORDER BY provider, model")
             prices = await conn.fetch("SELECT * FROM pricing ORDER BY provider, model")
+            budgets = await conn.fetch("SELECT api_key_id, limit_micros, period FROM api_key_budgets")
         return Snapshot(
             version=int(version),
             published_at=time.time(),
@@ -215,7 +222,7 @@ class SnapshotPublisher:
             combos=tuple(_combo(row) for row in combos),
             policies=tuple(_policy(row) for row in policies),
             aliases={row["alias"]: row["model"] for row in aliases},
-            settings={**self._settings(settings), **_catalog_rows(models, prices)},
+            settings={**self._settings(settings), **_catalog_rows(models, prices), BUDGETS_KEY: _budgets(budgets)},
         )
 
     def _settings(self, rows: list[asyncpg.Record]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from services.workers.db import create_pool
 from services.workers.evals.edge_client import EdgeClient
 from services.workers.evals.runtime import EvalsRuntime
+from services.workers.jobs.budget_reconcile import reconcile_budgets
 from services.workers.jobs.measured import measured
 from services.workers.jobs.resume_evals import resume_eval_runs
 from services.workers.jobs.run_eval import MAX_TRIES, run_eval
@@ -56,6 +57,8 @@ def build_arq_worker(settings: Settings, ctx: dict[str, Any]) -> Worker:
             # arq's cron jobs run once per slot fleet-wide (their job id is the slot), so one worker prunes
             cron(measured(prune_usage), minute={17}, second={0}, run_at_startup=True, timeout=600),
             cron(measured(resume_eval_runs), second={5}, run_at_startup=True, timeout=60),
+            # every minute: a Redis restart leaves budgets unenforced for at most about that long
+            cron(measured(reconcile_budgets), second={30}, run_at_startup=True, timeout=50),
         ],
         redis_settings=redis_settings,
         ctx=ctx,

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "BREAKER_PREFIX",
     "BREAKER_TTL_MS",
+    "BUDGET_PREFIX",
     "CONFIG_ANNOUNCE_CHANNEL",
     "CONFIG_CURRENT",
     "COOLDOWN_PREFIX",
@@ -28,6 +29,8 @@ __all__ = [
     "USAGE_STREAM",
     "breaker",
     "breaker_probe",
+    "budget",
+    "budget_leases",
     "cooldown",
     "cooldown_level",
     "edge_replica",
@@ -205,3 +208,17 @@ LOGIN_ATTEMPTS_PREFIX = PREFIX + "login:"
 
 def login_attempts(client: str) -> str:
     return LOGIN_ATTEMPTS_PREFIX + client[:128]
+
+
+# Per-API-key budget (shared/kv/budget.py): hash {start, period, spent, reserved, r:<request id>}
+# in integer micro-dollars, and a ZSET of open reservations scored by lease expiry (epoch ms).
+# Both live a day past the end of their period; the hash tag keeps one key's pair in one slot.
+BUDGET_PREFIX = PREFIX + "budget:"
+
+
+def budget(key_id: str) -> str:
+    return BUDGET_PREFIX + "{" + key_id + "}"
+
+
+def budget_leases(key_id: str) -> str:
+    return budget(key_id) + ":leases"

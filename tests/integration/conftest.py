@@ -37,7 +37,7 @@ async def clean_db(pool: asyncpg.Pool) -> None:
     await pool.execute(
         "TRUNCATE provider_connections, provider_nodes, api_keys, combos, model_aliases, policies, settings, audit_log,"
         " usage_events, usage_hourly, usage_daily, provider_models, pricing, sync_state, sync_tombstones, eval_runs,"
-        " eval_results"
+        " eval_results, api_key_budgets"
     )
 
 

@@ -1,6 +1,7 @@
 """Admission: everything a request must learn from the fleet before it is sent, in one round trip.
 
-One batch carries the API key's limits (consumed atomically: all or none), the breaker of each
+One batch carries the API key's limits (consumed atomically: all or none), its budget reservation
+(shared/kv/budget.py), the breaker of each
 provider the route may use, the cooldown of each connection, the session's pinned connection and
 the routing signals its strategies read (rotation counters bumped, use counts, recent latencies).
 """
@@ -10,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from services.edge.dispatch.budget import BudgetHold, budget_headers, budget_refusal
 from services.edge.dispatch.fleet import Fleet, Trips
 from services.edge.dispatch.limits import Decided, limit_headers, refusal
 from shared.canonical.errors import RateLimited
 from shared.config.limits import NamedLimit, scaled
 from shared.kv.batch import Batch, Slot
 from shared.kv.breaker import BreakerView
+from shared.kv.budget import BudgetView
 from shared.kv.ratelimit import LimitDecision
 from shared.routing.candidates import Availability, Needs
 from shared.routing.config import EdgeConfig
@@ -34,6 +37,7 @@ class Admission:
     signals: Signals
     limits: list[Decided] = field(default_factory=list)
     local: bool = False  # served by the process-local fallback (Redis unreachable)
+    budget: tuple[BudgetHold, BudgetView] | None = None  # the key's budget reservation, when it has a budget
 
     @property
     def limits_named(self) -> list[NamedLimit]:
@@ -41,10 +45,23 @@ class Admission:
 
     @property
     def headers(self) -> dict[str, str]:
-        return limit_headers(self.limits)
+        headers = limit_headers(self.limits)
+        if self.budget is not None:
+            headers |= budget_headers(*self.budget)
+        return headers
 
     def refusal(self) -> RateLimited | None:
         return refusal(self.limits, "API key")
+
+    def budget_refusal(self) -> RateLimited | None:
+        return budget_refusal(*self.budget) if self.budget is not None else None
+
+    @property
+    def budget_held(self) -> BudgetHold | None:
+        """The reservation this request holds (to be settled), if admission made one."""
+        if self.budget is None or not self.budget[1].done:
+            return None
+        return self.budget[0]
 
 
 @dataclass(slots=True)
@@ -57,6 +74,7 @@ class _Queued:
     rotations: list[tuple[str, Slot[int]]]
     uses: Slot[list[int]] | None
     latencies: Slot[list[list[float]]] | None
+    budget: tuple[BudgetHold, Slot[BudgetView]] | None
     local: bool
 
 
@@ -73,6 +91,7 @@ async def admit(
     key_limits: Sequence[NamedLimit],
     estimated_tokens: int,
     session_key: str | None,
+    budget: BudgetHold | None = None,
 ) -> Admission:
     divisor = config.rate_limits.fallback_divisor
     ttl = config.resilience.session_ttl_ms
@@ -89,6 +108,7 @@ async def admit(
             rotations=[(name, fleet.stats.bump(batch, name)) for name in needs.rotations],
             uses=fleet.stats.counts(batch, [use_counter(k) for k in needs.uses]) if needs.uses else None,
             latencies=fleet.stats.latencies(batch, needs.latencies) if needs.latencies else None,
+            budget=(budget, budget.reserve(fleet.budgets, batch)) if budget is not None else None,
             local=local,
         )
 
@@ -112,4 +132,5 @@ def _admission(queued: _Queued, needs: Needs) -> Admission:
     if queued.latencies is not None:
         signals.latencies = dict(zip(needs.latencies, queued.latencies.value, strict=True))
     decided = [Decided(limit, d) for limit, d in zip(queued.limits, queued.decisions.value, strict=True)]
-    return Admission(availability, signals, decided, queued.local)
+    held = (queued.budget[0], queued.budget[1].value) if queued.budget is not None else None
+    return Admission(availability, signals, decided, queued.local, held)

@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 from shared import metrics
 from shared.kv.batch import Batch, MemoryBatch, MemoryStore
 from shared.kv.breaker import Breaker
+from shared.kv.budget import Budgets
 from shared.kv.coalesce import Coalescer
 from shared.kv.concurrency import Semaphore
 from shared.kv.cooldown import Cooldown
@@ -56,6 +57,7 @@ class Fleet:
     def __init__(self, redis: Redis, retry_interval: float = 1.0) -> None:
         self.redis = redis
         self.breaker = Breaker(redis)
+        self.budgets = Budgets(redis)
         self.cooldown = Cooldown(redis)
         self.limiter = RateLimiter(redis)
         self.semaphore = Semaphore(redis)

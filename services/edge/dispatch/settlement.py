@@ -50,6 +50,13 @@ class Settlement:
             if limit.unit == "tokens":
                 self.add(partial(self._charge, limit, difference))
 
+    def refund_limits(self, limits: Sequence[NamedLimit], estimated: int) -> None:
+        """Give back what admission consumed for a request refused afterwards (by its budget)."""
+        for limit in limits:
+            cost = 1 if limit.unit == "requests" else estimated
+            if cost:
+                self.add(partial(self._charge, limit, -cost))
+
     def _charge(self, limit: NamedLimit, cost: int, batch: Batch, _: bool) -> object:
         return self._fleet.limiter.charge(batch, limit.name, limit.rate, cost)
 

@@ -22,6 +22,7 @@ from litestar.response import Stream
 
 from services.edge.context import request_id_of
 from services.edge.dispatch.admission import Admission, admit
+from services.edge.dispatch.budget import LEASE_GRACE_MS, BudgetHold
 from services.edge.dispatch.dispatcher import Dispatcher, Opened, Prepared, attempt_timeouts
 from services.edge.dispatch.idempotency import REPLAY_HEADER, IdempotencyGate
 from services.edge.dispatch.settlement import Settlement
@@ -136,6 +137,7 @@ class _Call:
         self.timeouts = Timeouts()
         self.plan: Plan | None = None
         self.admission: Admission | None = None
+        self.budget: BudgetHold | None = None  # the budget reservation held until settlement
         self.rewritten = False  # a gateway setting changed the request: rebuild it, never forward the bytes
 
     @property
@@ -173,11 +175,18 @@ class _Call:
             key_limits=plan.key_limits,
             estimated_tokens=plan.estimated_tokens,
             session_key=plan.session_key,
+            budget=self._budget_hold(plan),
         )
         self.headers |= admission.headers
+        self.budget = admission.budget_held
         refused = admission.refusal()
         if refused is not None:
             metrics.RATE_LIMITED.labels("key").inc()
+            raise refused  # abandon() releases the budget reservation
+        refused = admission.budget_refusal()
+        if refused is not None:
+            metrics.RATE_LIMITED.labels("budget").inc()
+            self.settlement.refund_limits(admission.limits_named, plan.estimated_tokens)
             raise refused
         found, skipped = candidates(plan.route, config, admission.signals, admission.availability)
         found = preferred_first(found, plan.policy.prefer_providers)
@@ -202,6 +211,22 @@ class _Call:
             progress = request.headers.get("x-omniroute-progress", "").lower() == "true"
             return self._answer_stream(opened, progress)
         return await self._answer_json(opened)
+
+    def _budget_hold(self, plan: Plan) -> BudgetHold | None:
+        key, budget = self.exchange.key, plan.budget
+        if key is None or budget is None:
+            return None
+        lease = int(attempt_timeouts(self.state.settings.timeouts, self.config).total * 1000) + LEASE_GRACE_MS
+        return BudgetHold(
+            key.id, self.exchange.request_id, plan.budget_reservation, budget.limit_micros, budget.period, lease
+        )
+
+    def _settle_budget(self, cost_micros: int) -> None:
+        """Release the reservation and count the real cost (0 when nothing was answered), once."""
+        hold, self.budget = self.budget, None
+        if hold is not None:
+            budgets = self.state.fleet.budgets
+            self.settlement.add(lambda batch, _: hold.settle(budgets, batch, cost_micros))
 
     def _rewrite(self, chat: ChatRequest) -> ChatRequest:
         """The thinking-budget and system-prompt settings (/api/settings/...), when any is in force."""
@@ -262,6 +287,7 @@ class _Call:
         if gate is not None:
             self.gate = None
             self.settlement.add(lambda batch, _: gate.release(batch))
+        self._settle_budget(0)
         self.settlement.run_in_background()
 
     def _answer_headers(self) -> dict[str, str]:
@@ -315,6 +341,7 @@ class _Call:
             holder=self.exchange.request_id,
             failure=failure,
         )
+        self._settle_budget(self.exchange.cost_micros)
         gate = self.gate
         if gate is not None:
             self.gate = None

@@ -12,8 +12,10 @@ from typing import TypeVar
 
 import msgspec
 
+from shared.budget_estimate import highest_price, reservation_micros
 from shared.canonical.chat import ChatRequest, Message, Text
 from shared.canonical.errors import BadRequest, NotFound, PermissionDenied
+from shared.config.budgets import KeyBudget, key_budgets
 from shared.config.limits import NamedLimit, key_limits
 from shared.config.snapshot import KeyConfig
 from shared.formats.estimate import estimate_input_tokens
@@ -42,6 +44,8 @@ class Plan:
     session_key: str | None  # the fleet's key for it, scoped to the API key; None when routing has no choice
     key_limits: tuple[NamedLimit, ...]
     estimated_tokens: int
+    budget: KeyBudget | None = None  # the key's USD budget, when it has one
+    budget_reservation: int = 0  # micro-dollars reserved against it at admission
 
 
 def _text(message: Message) -> str:
@@ -102,6 +106,12 @@ def _key_limits(config: EdgeConfig, key: KeyConfig | None) -> tuple[NamedLimit, 
     return _remembered(config, "limits", key.id, lambda: tuple(key_limits(key, config.rate_limits.key_defaults)))
 
 
+def _key_budget(config: EdgeConfig, key: KeyConfig | None) -> KeyBudget | None:
+    if key is None:
+        return None
+    return _remembered(config, "budgets", "", lambda: key_budgets(config.settings)).get(key.id)
+
+
 def _capped(chat: ChatRequest, cap: int | None) -> ChatRequest:
     if cap is None or (chat.max_tokens is not None and chat.max_tokens <= cap):
         return chat
@@ -131,6 +141,16 @@ def make_plan(
     session_id = named if named is not None else _fingerprint(chat) if choice else None
     session_key = f"{key_id or 'anonymous'}:{session_id}" if choice else None
     limits = _key_limits(config, key)
+    budget = _key_budget(config, key)
+    estimated = (
+        estimate_input_tokens(chat)
+        if budget is not None or connection_tokens or any(limit.unit == "tokens" for limit in limits)
+        else 0
+    )
+    reservation = 0
+    if budget is not None:
+        price = _remembered(config, "price", model, lambda: highest_price(config, route))
+        reservation = reservation_micros(price, estimated, capped.max_tokens)
     return Plan(
         route=route,
         needs=wanted,
@@ -140,9 +160,9 @@ def make_plan(
         session_id=session_id,
         session_key=session_key,
         key_limits=limits,
-        estimated_tokens=estimate_input_tokens(chat)
-        if connection_tokens or any(limit.unit == "tokens" for limit in limits)
-        else 0,
+        estimated_tokens=estimated,
+        budget=budget,
+        budget_reservation=reservation,
     )
 
 
