@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from services.workers.db import create_pool
 from services.workers.jobs.measured import measured
+from services.workers.jobs.scheduled_backup import scheduled_backup
 from services.workers.jobs.usage_lag import report_usage_lag
 from services.workers.jobs.usage_retention import prune_usage
 from services.workers.ops_server import start_ops_server
@@ -48,6 +49,8 @@ def build_arq_worker(settings: Settings, ctx: dict[str, Any]) -> Worker:
             cron(measured(report_usage_lag), second={0, 10, 20, 30, 40, 50}, run_at_startup=True, timeout=30),
             # arq's cron jobs run once per slot fleet-wide (their job id is the slot), so one worker prunes
             cron(measured(prune_usage), minute={17}, second={0}, run_at_startup=True, timeout=600),
+            # hourly; the job itself takes one backup per `backupIntervalHours` interval (its job key)
+            cron(measured(scheduled_backup), minute={41}, second={0}, run_at_startup=True, timeout=1800),
         ],
         redis_settings=redis_settings,
         ctx=ctx,
