@@ -199,5 +199,5 @@ def read_backup(path: Path, tables: tuple[Table, ...]) -> BackupContents:
                     counts[table.name] = int(conn.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()[0])
     except sqlite3.Error as exc:
         # malformed schema, a page that does not decode, an authorizer refusal: never a 500
-        raise _invalid(f"the SQLite file cannot be read ({type(exc).__name__})") from None
+        raise _invalid(f"the SQLite file is corrupt or cannot be read safely ({type(exc).__name__})") from None
     return BackupContents(created_at, rows, counts)
