@@ -93,6 +93,12 @@ class Column:
     kind: Kind
     nullable: bool
     udt_name: str  # the Postgres type, for integer ranges and the insert cast
+    has_default: bool = False
+
+    @property
+    def optional(self) -> bool:
+        """May be absent from an older export: Postgres fills it (NULL or its default)."""
+        return self.nullable or self.has_default
 
     @property
     def select_expression(self) -> str:

@@ -12,6 +12,7 @@ Each refusal is a `BackupRejected` with an HTTP status and a message naming tabl
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -135,7 +136,8 @@ def _check_meta(conn: sqlite3.Connection, tables: set[str]) -> str:
     return created if isinstance(created, str) else ""
 
 
-def _check_columns(conn: sqlite3.Connection, table: Table) -> None:
+def _check_columns(conn: sqlite3.Connection, table: Table) -> Table:
+    """The table as the file has it: every column present, or absent where Postgres can fill it in."""
     found = {
         str(name): (str(declared).upper(), hidden)
         for _, name, declared, _, _, _, hidden in conn.execute(f'PRAGMA table_xinfo("{table.name}")')
@@ -143,6 +145,8 @@ def _check_columns(conn: sqlite3.Connection, table: Table) -> None:
     expected = {c.name: c for c in table.columns}
     for name, column in expected.items():
         if name not in found:
+            if column.optional:
+                continue  # an export from before a migration added it
             raise _invalid(f"{table.name}.{name}: the column is missing")
         declared, hidden = found[name]
         if hidden:
@@ -152,6 +156,7 @@ def _check_columns(conn: sqlite3.Connection, table: Table) -> None:
     for name in found:
         if name not in expected:
             raise _invalid(f"{table.name}.{name[:64]}: unknown column")
+    return dataclasses.replace(table, columns=tuple(c for c in table.columns if c.name in found))
 
 
 def _convert(table: Table, column: Column, storage: str, value: Any, row: int) -> Any:
@@ -191,9 +196,9 @@ def read_backup(path: Path, tables: tuple[Table, ...]) -> BackupContents:
                     if table.is_config:
                         raise _invalid(f"{table.name}: the table is missing")
                     continue
-                _check_columns(conn, table)
+                present_columns = _check_columns(conn, table)
                 if table.is_config:
-                    rows[table.name] = _rows(conn, table)
+                    rows[table.name] = _rows(conn, present_columns)
                     counts[table.name] = len(rows[table.name])
                 else:
                     counts[table.name] = int(conn.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()[0])

@@ -64,7 +64,7 @@ class Table:
 async def read_tables(db: Database, names: Sequence[str] = CONFIG_TABLES + USAGE_TABLES) -> tuple[Table, ...]:
     """The named tables that exist, in the order given, with their columns in table order."""
     columns = await db.fetch(
-        """SELECT c.table_name, c.column_name, c.udt_name, c.is_nullable
+        """SELECT c.table_name, c.column_name, c.udt_name, c.is_nullable, c.column_default IS NOT NULL AS has_default
            FROM information_schema.columns c
            WHERE c.table_schema = current_schema() AND c.table_name = ANY($1::text[])
            ORDER BY c.table_name, c.ordinal_position""",
@@ -83,7 +83,8 @@ async def read_tables(db: Database, names: Sequence[str] = CONFIG_TABLES + USAGE
     by_table: dict[str, list[Column]] = {}
     for row in columns:
         table, name = str(row["table_name"]), str(row["column_name"])
-        column = Column(name, kind_of(table, name, str(row["udt_name"])), row["is_nullable"] == "YES", row["udt_name"])
+        kind = kind_of(table, name, str(row["udt_name"]))
+        column = Column(name, kind, row["is_nullable"] == "YES", str(row["udt_name"]), bool(row["has_default"]))
         by_table.setdefault(table, []).append(column)
     primary: dict[str, list[str]] = {}
     for row in keys:

@@ -24,6 +24,7 @@ from tests.integration.control.backup_support import (
     add_usage,
     config_version,
     dump_config,
+    edited,
     populate,
     wipe_config,
 )
@@ -221,3 +222,24 @@ async def test_an_import_keeps_the_version_order_and_needs_nothing_else(
     assert response.status_code == 200, response.text
     assert all(rows == [] for rows in (await dump_config(pool)).values())
     assert await config_version(pool) == start + 1
+
+
+async def test_an_export_from_before_a_migration_added_columns_still_restores(
+    admin: AsyncTestClient, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Columns Postgres can fill (nullable or with a default) may be missing from an older export."""
+    await populate(admin)
+    before = await dump_config(pool)
+    older = edited(
+        await export_bytes(admin),
+        tmp_path,
+        "ALTER TABLE provider_connections DROP COLUMN oauth_scope",  # nullable
+        "ALTER TABLE provider_connections DROP COLUMN oauth_token_version",  # NOT NULL DEFAULT 0
+        "ALTER TABLE combos DROP COLUMN steps",  # NOT NULL DEFAULT '[]'
+    )
+    await wipe_config(pool)
+    response = await admin.post("/api/db-backups/import", content=older)
+    assert response.status_code == 200, response.text
+    after = await dump_config(pool)
+    assert after["provider_connections"] == before["provider_connections"]
+    assert len(after["combos"]) == 1 and await pool.fetchval("SELECT steps::text FROM combos") == "[]"

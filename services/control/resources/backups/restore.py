@@ -92,7 +92,7 @@ def _check_references(rows: Mapping[str, list[dict[str, Any]]]) -> None:
         if any(str(key) not in keys for key in row.get("key_ids") or []):
             raise _invalid(f"policies.key_ids (row {index}): names an API key that is not in the backup")
     for index, row in enumerate(rows.get("combos", []), start=1):
-        steps = jsonx.loads(row["steps"])
+        steps = jsonx.loads(row.get("steps", "[]"))
         if not isinstance(steps, list):
             raise _invalid(f"combos.steps (row {index}): must be a JSON array")
         for step in steps:
@@ -161,11 +161,12 @@ def check_contents(contents: BackupContents, cipher: FieldCipher) -> None:
 async def _insert(conn: Conn, table: Table, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    names = ", ".join(f'"{c.name}"' for c in table.columns)
-    values = ", ".join(f"${i}{c.insert_placeholder_cast}" for i, c in enumerate(table.columns, start=1))
+    columns = [c for c in table.columns if c.name in rows[0]]  # an older export may lack some (defaults fill them)
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    values = ", ".join(f"${i}{c.insert_placeholder_cast}" for i, c in enumerate(columns, start=1))
     await conn.executemany(
         f'INSERT INTO "{table.name}" ({names}) VALUES ({values})',
-        [tuple(row[c.name] for c in table.columns) for row in rows],
+        [tuple(row[c.name] for c in columns) for row in rows],
     )
 
 
