@@ -243,3 +243,11 @@ async def test_an_export_from_before_a_migration_added_columns_still_restores(
     after = await dump_config(pool)
     assert after["provider_connections"] == before["provider_connections"]
     assert len(after["combos"]) == 1 and await pool.fetchval("SELECT steps::text FROM combos") == "[]"
+
+
+async def test_openapi_documents_the_file_bodies(admin: AsyncTestClient) -> None:
+    paths = (await admin.get("/api/openapi.json")).json()["paths"]
+    upload = paths["/api/db-backups/import"]["post"]["requestBody"]["content"]
+    assert set(upload) == {SQLITE_TYPE, "multipart/form-data"}
+    assert list(paths["/api/db-backups/export"]["get"]["responses"]["200"]["content"]) == [SQLITE_TYPE]
+    assert list(paths["/api/db-backups/exportAll"]["get"]["responses"]["200"]["content"]) == ["application/gzip"]

@@ -10,6 +10,7 @@ restores only where the same STORAGE_ENCRYPTION_KEY is configured.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import shutil
 import tempfile
@@ -19,6 +20,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post, put
 from litestar.background_tasks import BackgroundTask
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import JSONBody
 from litestar.response import File
 
@@ -81,6 +83,26 @@ async def _restore_file(request: Request[Any, Any, Any], path: Path, action: str
     check_contents(contents, state.cipher)
     counts = await replace_configuration(state.writer, tables, contents, actor_of(request), action, source)
     return RestoreResult(restored=True, source=source, created_at=contents.created_at, row_counts=counts)
+
+
+_FILE_SCHEMA = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+
+
+@dataclasses.dataclass
+class _UploadOperation(Operation):
+    """The import body is streamed by hand (no `data` parameter), so its schema is declared here."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            description="a .sqlite export: the raw file, or multipart/form-data with the file as `file`",
+            content={
+                SQLITE_MEDIA_TYPE: OpenAPIMediaType(schema=_FILE_SCHEMA),
+                "multipart/form-data": OpenAPIMediaType(
+                    schema=Schema(type=OpenAPIType.OBJECT, properties={"file": _FILE_SCHEMA}, required=["file"])
+                ),
+            },
+        )
 
 
 def _temp_folder() -> Path:
@@ -164,7 +186,7 @@ class BackupsController(Controller):
             background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
         )
 
-    @post("/import", status_code=200, request_max_body_size=None)
+    @post("/import", status_code=200, request_max_body_size=None, operation_class=_UploadOperation)
     async def import_sqlite(self, request: Request[Any, Any, Any]) -> RestoreResult:
         """Upload an export (raw body or multipart `file`) to replace the configuration; hostile files are refused.
 
