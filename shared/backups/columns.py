@@ -17,7 +17,16 @@ from typing import Any
 
 from shared import jsonx
 
-__all__ = ["Column", "Kind", "UnsupportedColumn", "ValueRejected", "from_postgres", "kind_of", "to_postgres"]
+__all__ = [
+    "Column",
+    "Kind",
+    "UnsupportedColumn",
+    "ValueRejected",
+    "from_postgres",
+    "kind_of",
+    "quote_ident",
+    "to_postgres",
+]
 
 _INT_RANGES = {"int2": 2**15, "int4": 2**31, "int8": 2**63}
 
@@ -80,6 +89,11 @@ _BY_UDT = {
 }
 
 
+def quote_ident(name: str) -> str:
+    """An SQL identifier (Postgres and SQLite alike), quoted so no name can end the quote."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def kind_of(table: str, column: str, udt_name: str) -> Kind:
     kind = _BY_UDT.get(udt_name)
     if kind is None:
@@ -96,6 +110,10 @@ class Column:
     has_default: bool = False
 
     @property
+    def quoted(self) -> str:
+        return quote_ident(self.name)
+
+    @property
     def optional(self) -> bool:
         """May be absent from an older export: Postgres fills it (NULL or its default)."""
         return self.nullable or self.has_default
@@ -103,7 +121,7 @@ class Column:
     @property
     def select_expression(self) -> str:
         """JSON read as text, so the export never depends on a connection's JSON codec."""
-        return f'"{self.name}"::text' if self.kind is Kind.JSON else f'"{self.name}"'
+        return f"{self.quoted}::text" if self.kind is Kind.JSON else self.quoted
 
     @property
     def insert_placeholder_cast(self) -> str:

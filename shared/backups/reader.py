@@ -140,7 +140,7 @@ def _check_columns(conn: sqlite3.Connection, table: Table) -> Table:
     """The table as the file has it: every column present, or absent where Postgres can fill it in."""
     found = {
         str(name): (str(declared).upper(), hidden)
-        for _, name, declared, _, _, _, hidden in conn.execute(f'PRAGMA table_xinfo("{table.name}")')
+        for _, name, declared, _, _, _, hidden in conn.execute(f"PRAGMA table_xinfo({table.quoted})")
     }
     expected = {c.name: c for c in table.columns}
     for name, column in expected.items():
@@ -172,9 +172,9 @@ def _convert(table: Table, column: Column, storage: str, value: Any, row: int) -
 
 
 def _rows(conn: sqlite3.Connection, table: Table) -> list[dict[str, Any]]:
-    parts = ", ".join(f'typeof("{c.name}"), "{c.name}"' for c in table.columns)
+    parts = ", ".join(f"typeof({c.quoted}), {c.quoted}" for c in table.columns)
     rows = []
-    for index, record in enumerate(conn.execute(f'SELECT {parts} FROM "{table.name}"'), start=1):
+    for index, record in enumerate(conn.execute(f"SELECT {parts} FROM {table.quoted}"), start=1):
         rows.append(
             {c.name: _convert(table, c, record[2 * i], record[2 * i + 1], index) for i, c in enumerate(table.columns)}
         )
@@ -201,7 +201,7 @@ def read_backup(path: Path, tables: tuple[Table, ...]) -> BackupContents:
                     rows[table.name] = _rows(conn, present_columns)
                     counts[table.name] = len(rows[table.name])
                 else:
-                    counts[table.name] = int(conn.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()[0])
+                    counts[table.name] = int(conn.execute(f"SELECT count(*) FROM {table.quoted}").fetchone()[0])
     except sqlite3.Error as exc:
         # malformed schema, a page that does not decode, an authorizer refusal: never a 500
         raise _invalid(f"the SQLite file is corrupt or cannot be read safely ({type(exc).__name__})") from None

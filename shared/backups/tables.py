@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from shared.backups.columns import Column, kind_of
+from shared.backups.columns import Column, kind_of, quote_ident
 
 __all__ = [
     "CONFIG_TABLES",
@@ -57,6 +57,10 @@ class Table:
     order_by: str  # a stable row order, so two exports of one state are identical row by row
 
     @property
+    def quoted(self) -> str:
+        return quote_ident(self.name)
+
+    @property
     def is_config(self) -> bool:
         return self.name in CONFIG_TABLES
 
@@ -88,9 +92,9 @@ async def read_tables(db: Database, names: Sequence[str] = CONFIG_TABLES + USAGE
         by_table.setdefault(table, []).append(column)
     primary: dict[str, list[str]] = {}
     for row in keys:
-        primary.setdefault(str(row["table_name"]), []).append(f'"{row["column_name"]}"')
+        primary.setdefault(str(row["table_name"]), []).append(quote_ident(str(row["column_name"])))
     return tuple(
-        Table(name, tuple(by_table[name]), ", ".join(primary.get(name) or [f'"{by_table[name][0].name}"']))
+        Table(name, tuple(by_table[name]), ", ".join(primary.get(name) or [by_table[name][0].quoted]))
         for name in names
         if name in by_table
     )

@@ -38,13 +38,13 @@ class ExportSummary:
 
 
 def _ddl(table: Table) -> str:
-    columns = ", ".join(f'"{c.name}" {c.kind.sqlite_type}{"" if c.nullable else " NOT NULL"}' for c in table.columns)
-    return f'CREATE TABLE "{table.name}" ({columns})'
+    columns = ", ".join(f"{c.quoted} {c.kind.sqlite_type}{'' if c.nullable else ' NOT NULL'}" for c in table.columns)
+    return f"CREATE TABLE {table.quoted} ({columns})"
 
 
 def _insert(table: Table) -> str:
-    names = ", ".join(f'"{c.name}"' for c in table.columns)
-    return f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" for _ in table.columns)})'
+    names = ", ".join(c.quoted for c in table.columns)
+    return f"INSERT INTO {table.quoted} ({names}) VALUES ({', '.join('?' for _ in table.columns)})"
 
 
 def file_sha256(path: Path) -> str:
@@ -74,7 +74,7 @@ async def _copy(db: StreamingDatabase, target: sqlite3.Connection, table: Table)
     insert = _insert(table)
     batch: list[tuple[Any, ...]] = []
     count = 0
-    async for record in db.cursor(f'SELECT {select} FROM "{table.name}" ORDER BY {table.order_by}', prefetch=_BATCH):
+    async for record in db.cursor(f"SELECT {select} FROM {table.quoted} ORDER BY {table.order_by}", prefetch=_BATCH):
         batch.append(tuple(from_postgres(c, record[i]) for i, c in enumerate(table.columns)))
         if len(batch) >= _BATCH:
             await asyncio.to_thread(target.executemany, insert, batch)

@@ -26,6 +26,7 @@ from services.control.errors import ApiError
 from services.control.publish import connection_aad, node_aad, oauth_token_aad
 from services.control.resources.proxy.entries import provider_scope
 from shared import jsonx
+from shared.backups.columns import quote_ident
 from shared.backups.reader import BackupContents
 from shared.backups.tables import CONFIG_TABLES, Table
 from shared.crypto import DecryptionError, FieldCipher
@@ -162,16 +163,16 @@ async def _insert(conn: Conn, table: Table, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     columns = [c for c in table.columns if c.name in rows[0]]  # an older export may lack some (defaults fill them)
-    names = ", ".join(f'"{c.name}"' for c in columns)
+    names = ", ".join(c.quoted for c in columns)
     values = ", ".join(f"${i}{c.insert_placeholder_cast}" for i, c in enumerate(columns, start=1))
     await conn.executemany(
-        f'INSERT INTO "{table.name}" ({names}) VALUES ({values})',
+        f"INSERT INTO {table.quoted} ({names}) VALUES ({values})",
         [tuple(row[c.name] for c in columns) for row in rows],
     )
 
 
 async def _counts(conn: Conn) -> dict[str, int]:
-    return {name: int(await conn.fetchval(f'SELECT count(*) FROM "{name}"')) for name in CONFIG_TABLES}
+    return {name: int(await conn.fetchval(f"SELECT count(*) FROM {quote_ident(name)}")) for name in CONFIG_TABLES}
 
 
 async def replace_configuration(
@@ -183,7 +184,7 @@ async def replace_configuration(
         async with writer.transaction() as conn:
             before = await _counts(conn)
             for table in reversed(config):
-                await conn.execute(f'DELETE FROM "{table.name}"')
+                await conn.execute(f"DELETE FROM {table.quoted}")
             for table in config:
                 await _insert(conn, table, contents.rows.get(table.name, []))
             after = await _counts(conn)

@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 
-from shared.backups.columns import Column, Kind, UnsupportedColumn, ValueRejected, from_postgres, kind_of, to_postgres
+from shared.backups.columns import (
+    Column,
+    Kind,
+    UnsupportedColumn,
+    ValueRejected,
+    from_postgres,
+    kind_of,
+    quote_ident,
+    to_postgres,
+)
 
 
 def col(kind: Kind, udt: str, nullable: bool = True) -> Column:
@@ -78,3 +87,8 @@ def test_insert_casts() -> None:
     assert col(Kind.TEXT_ARRAY, "_text").insert_placeholder_cast == "::text[]"
     assert col(Kind.JSON, "jsonb").insert_placeholder_cast == "::text::jsonb"
     assert col(Kind.UUID, "uuid").insert_placeholder_cast == "::uuid"
+
+
+def test_identifiers_are_quoted_so_no_name_ends_the_quote() -> None:
+    assert quote_ident("api_keys") == '"api_keys"'
+    assert quote_ident('x"; DROP TABLE t; --') == '"x""; DROP TABLE t; --"'
