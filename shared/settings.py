@@ -55,6 +55,7 @@ class Settings:
     jwt_secret: str | None = None
     allow_private_upstreams: bool = False
     max_body_bytes: int = 20 * 1024 * 1024
+    backup_max_bytes: int = 256 * 1024 * 1024  # the largest .sqlite upload /api/db-backups/import takes
     timeouts: Timeouts = field(default_factory=Timeouts)
     snapshot_poll_seconds: float = 1.0
     snapshot_republish_seconds: float = 2.0
@@ -195,6 +196,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         jwt_secret=_secret(source, "JWT_SECRET", 32),
         allow_private_upstreams=_bool(source, "OMNIROUTE_ALLOW_PRIVATE_UPSTREAMS", False),
         max_body_bytes=_int(source, "OMNIROUTE_MAX_BODY_BYTES", 20 * 1024 * 1024, 1024, 1 << 30),
+        backup_max_bytes=_int(source, "OMNIROUTE_BACKUP_MAX_BYTES", 256 * 1024 * 1024, 4096, 1 << 34),
         timeouts=_timeouts(source),
         snapshot_poll_seconds=_float(source, "OMNIROUTE_SNAPSHOT_POLL_SECONDS", 1.0, 0.05, 60),
         snapshot_republish_seconds=_float(source, "OMNIROUTE_SNAPSHOT_REPUBLISH_SECONDS", 2.0, 0.1, 300),

@@ -30,6 +30,7 @@ from services.control.oauth.refresh import run_refresh_ahead
 from services.control.ops import healthz, metrics_endpoint, openapi_json, readyz
 from services.control.publish import SnapshotPublisher
 from services.control.resources.audit.controller import audit_log
+from services.control.resources.backups.controller import BackupsController
 from services.control.resources.budgets.controller import BudgetController
 from services.control.resources.cli_tools.controller import (
     claude_settings,
@@ -181,6 +182,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             OAuthController,
             SyncController,
             EvalsController,
+            BackupsController,
         ],
     )
     return Litestar(

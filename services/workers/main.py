@@ -29,6 +29,7 @@ from services.workers.jobs.budget_reconcile import reconcile_budgets
 from services.workers.jobs.measured import measured
 from services.workers.jobs.resume_evals import resume_eval_runs
 from services.workers.jobs.run_eval import MAX_TRIES, run_eval
+from services.workers.jobs.scheduled_backup import scheduled_backup
 from services.workers.jobs.usage_lag import report_usage_lag
 from services.workers.jobs.usage_retention import prune_usage
 from services.workers.ops_server import start_ops_server
@@ -59,6 +60,8 @@ def build_arq_worker(settings: Settings, ctx: dict[str, Any]) -> Worker:
             cron(measured(resume_eval_runs), second={5}, run_at_startup=True, timeout=60),
             # every minute: a Redis restart leaves budgets unenforced for at most about that long
             cron(measured(reconcile_budgets), second={30}, run_at_startup=True, timeout=50),
+            # hourly; the job itself takes one backup per `backupIntervalHours` interval (its job key)
+            cron(measured(scheduled_backup), minute={41}, second={0}, run_at_startup=True, timeout=1800),
         ],
         redis_settings=redis_settings,
         ctx=ctx,

@@ -36,6 +36,10 @@ class GeneralSettings(msgspec.Struct, frozen=True, kw_only=True, rename="camel")
     require_login: bool = True
     # Request logs (usage_events) older than this are deleted by the workers; None keeps them.
     usage_retention_days: int | None = None
+    # Scheduled backups (/api/db-backups): one every this many hours (None: off); the workers keep
+    # the newest `backupRetention` backups of each kind (scheduled, manual).
+    backup_interval_hours: int | None = 24
+    backup_retention: int = 7
 
 
 class IpFilterSettings(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):

@@ -18,6 +18,13 @@ QUERY_METHODS = {"execute", "executemany", "fetch", "fetchrow", "fetchval", "pre
 # Statements that cannot take parameters, with why the interpolated part is safe.
 BUILT_SQL_ALLOWED = {
     "services/control/db/migrate.py": "CREATE DATABASE takes no parameters; the name is quoted as an identifier",
+    # Backups copy whole tables: the table and column names are those of the configuration and usage
+    # tables as Postgres' information_schema lists them (never from a request or an uploaded file);
+    # every value still travels as a parameter.
+    "shared/backups/reader.py": "names of the live schema's tables and columns, quoted; the file's values are read",
+    "shared/backups/writer.py": "names of the live schema's tables and columns, quoted",
+    "shared/backups/store.py": "a constant column list",
+    "services/control/resources/backups/restore.py": "names of the live schema's configuration tables, quoted",
 }
 SECRETISH = re.compile(r"(secret|signature|token|password|digest|key_hash|csrf)", re.IGNORECASE)
 # Compared with == for reasons other than authentication (values are not secrets).

@@ -25,6 +25,10 @@ async def stored(pool: asyncpg.Pool, key: str) -> object:
     return None if raw is None else jsonx.loads(raw)
 
 
+# general settings fields these tests do not change, at their defaults
+OTHER_GENERAL_DEFAULTS = {"backupIntervalHours": 24, "backupRetention": 7}
+
+
 async def last_audit(pool: asyncpg.Pool) -> asyncpg.Record:
     row = await pool.fetchrow("SELECT * FROM audit_log WHERE action = 'settings.updated' ORDER BY id DESC LIMIT 1")
     assert row is not None
@@ -34,18 +38,22 @@ async def last_audit(pool: asyncpg.Pool) -> asyncpg.Record:
 async def test_general_settings_put_replaces_and_patch_merges(
     admin: AsyncTestClient, pool: asyncpg.Pool, redis: Redis
 ) -> None:
-    assert (await admin.get("/api/settings")).json() == {"requireLogin": True, "usageRetentionDays": None}
+    assert (await admin.get("/api/settings")).json() == {
+        **OTHER_GENERAL_DEFAULTS,
+        "requireLogin": True,
+        "usageRetentionDays": None,
+    }
     start = await version(redis)
     patched = await admin.patch("/api/settings", json={"usageRetentionDays": 30})
     assert patched.status_code == 200, patched.text
-    assert patched.json() == {"requireLogin": True, "usageRetentionDays": 30}
+    assert patched.json() == {**OTHER_GENERAL_DEFAULTS, "requireLogin": True, "usageRetentionDays": 30}
     assert await version(redis) > start
     patched = await admin.patch("/api/settings", json={"requireLogin": False})
-    assert patched.json() == {"requireLogin": False, "usageRetentionDays": 30}
+    assert patched.json() == {**OTHER_GENERAL_DEFAULTS, "requireLogin": False, "usageRetentionDays": 30}
     # PUT replaces: what it leaves out returns to the default
     replaced = await admin.put("/api/settings", json={"usageRetentionDays": 7})
     assert replaced.status_code == 200, replaced.text
-    assert replaced.json() == {"requireLogin": True, "usageRetentionDays": 7}
+    assert replaced.json() == {**OTHER_GENERAL_DEFAULTS, "requireLogin": True, "usageRetentionDays": 7}
     assert await stored(pool, "general") == {"usageRetentionDays": 7}
     assert typed_setting((await published(redis)).settings, "general", GeneralSettings) == GeneralSettings(
         usage_retention_days=7
@@ -53,8 +61,8 @@ async def test_general_settings_put_replaces_and_patch_merges(
     assert await actions(pool, "settings") == ["settings.updated"] * 3
     row = await last_audit(pool)
     assert (row["target_type"], row["target_id"], row["actor"]) == ("settings", "general", "admin")
-    assert jsonx.loads(row["before"]) == {"requireLogin": False, "usageRetentionDays": 30}
-    assert jsonx.loads(row["after"]) == {"requireLogin": True, "usageRetentionDays": 7}
+    assert jsonx.loads(row["before"]) == {**OTHER_GENERAL_DEFAULTS, "requireLogin": False, "usageRetentionDays": 30}
+    assert jsonx.loads(row["after"]) == {**OTHER_GENERAL_DEFAULTS, "requireLogin": True, "usageRetentionDays": 7}
     assert row["request_id"]
 
 
@@ -67,6 +75,8 @@ async def test_general_settings_put_replaces_and_patch_merges(
         ({"requireLogin": "no"}, "requireLogin"),
         ({"requireLogin": None}, "requireLogin"),
         ({"logLevel": "debug"}, "logLevel"),
+        ({"backupIntervalHours": 0}, "backupIntervalHours"),
+        ({"backupRetention": 0}, "backupRetention"),
     ],
 )
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])

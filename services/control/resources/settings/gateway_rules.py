@@ -24,12 +24,21 @@ __all__ = ["GENERAL", "IP_FILTER", "MAX_LIST_ENTRIES", "SYSTEM_PROMPT", "THINKIN
 
 MAX_LIST_ENTRIES = 10_000
 _MAX_RETENTION_DAYS = 3650
+_MAX_BACKUP_INTERVAL_HOURS = 24 * 366
+_MAX_BACKUPS_KEPT = 1000
 
 
 def _general(value: GeneralSettings, given: Collection[str]) -> None:
     days = value.usage_retention_days
     if days is not None and not 1 <= days <= _MAX_RETENTION_DAYS:
         raise InvalidField("usageRetentionDays", f"must be null or an integer from 1 to {_MAX_RETENTION_DAYS}")
+    hours = value.backup_interval_hours
+    if hours is not None and not 1 <= hours <= _MAX_BACKUP_INTERVAL_HOURS:
+        raise InvalidField(
+            "backupIntervalHours", f"must be null (off) or an integer from 1 to {_MAX_BACKUP_INTERVAL_HOURS}"
+        )
+    if not 1 <= value.backup_retention <= _MAX_BACKUPS_KEPT:
+        raise InvalidField("backupRetention", f"must be an integer from 1 to {_MAX_BACKUPS_KEPT}")
 
 
 def _cidrs(field: str, entries: tuple[str, ...]) -> None:
