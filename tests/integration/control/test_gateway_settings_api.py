@@ -34,18 +34,22 @@ async def last_audit(pool: asyncpg.Pool) -> asyncpg.Record:
 async def test_general_settings_put_replaces_and_patch_merges(
     admin: AsyncTestClient, pool: asyncpg.Pool, redis: Redis
 ) -> None:
-    assert (await admin.get("/api/settings")).json() == {"requireLogin": True, "usageRetentionDays": None}
+    assert (await admin.get("/api/settings")).json() == {
+        "requireLogin": True,
+        "usageRetentionDays": None,
+        "auditRetentionDays": 365,
+    }
     start = await version(redis)
     patched = await admin.patch("/api/settings", json={"usageRetentionDays": 30})
     assert patched.status_code == 200, patched.text
-    assert patched.json() == {"requireLogin": True, "usageRetentionDays": 30}
+    assert patched.json() == {"requireLogin": True, "usageRetentionDays": 30, "auditRetentionDays": 365}
     assert await version(redis) > start
     patched = await admin.patch("/api/settings", json={"requireLogin": False})
-    assert patched.json() == {"requireLogin": False, "usageRetentionDays": 30}
+    assert patched.json() == {"requireLogin": False, "usageRetentionDays": 30, "auditRetentionDays": 365}
     # PUT replaces: what it leaves out returns to the default
     replaced = await admin.put("/api/settings", json={"usageRetentionDays": 7})
     assert replaced.status_code == 200, replaced.text
-    assert replaced.json() == {"requireLogin": True, "usageRetentionDays": 7}
+    assert replaced.json() == {"requireLogin": True, "usageRetentionDays": 7, "auditRetentionDays": 365}
     assert await stored(pool, "general") == {"usageRetentionDays": 7}
     assert typed_setting((await published(redis)).settings, "general", GeneralSettings) == GeneralSettings(
         usage_retention_days=7
@@ -53,8 +57,8 @@ async def test_general_settings_put_replaces_and_patch_merges(
     assert await actions(pool, "settings") == ["settings.updated"] * 3
     row = await last_audit(pool)
     assert (row["target_type"], row["target_id"], row["actor"]) == ("settings", "general", "admin")
-    assert jsonx.loads(row["before"]) == {"requireLogin": False, "usageRetentionDays": 30}
-    assert jsonx.loads(row["after"]) == {"requireLogin": True, "usageRetentionDays": 7}
+    assert jsonx.loads(row["before"]) == {"requireLogin": False, "usageRetentionDays": 30, "auditRetentionDays": 365}
+    assert jsonx.loads(row["after"]) == {"requireLogin": True, "usageRetentionDays": 7, "auditRetentionDays": 365}
     assert row["request_id"]
 
 
@@ -64,6 +68,8 @@ async def test_general_settings_put_replaces_and_patch_merges(
         ({"usageRetentionDays": 0}, "usageRetentionDays"),
         ({"usageRetentionDays": 3651}, "usageRetentionDays"),
         ({"usageRetentionDays": "30"}, "usageRetentionDays"),
+        ({"auditRetentionDays": 29}, "auditRetentionDays"),
+        ({"auditRetentionDays": 3651}, "auditRetentionDays"),
         ({"requireLogin": "no"}, "requireLogin"),
         ({"requireLogin": None}, "requireLogin"),
         ({"logLevel": "debug"}, "logLevel"),
