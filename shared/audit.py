@@ -5,14 +5,11 @@ Shared by the control plane and the workers (an OAuth rotation in the worker is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
-import asyncpg
-from asyncpg.pool import PoolConnectionProxy
+from shared.sql import Connection
 
-__all__ = ["Actor", "Conn", "record", "scrub"]
-
-Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+__all__ = ["Actor", "record", "scrub"]
 
 _SECRET_FIELDS = {
     "apikey",
@@ -53,7 +50,7 @@ def scrub(value: Any) -> Any:
 
 
 async def record(
-    conn: Conn,
+    conn: Connection,
     actor: Actor,
     action: str,
     target_type: str,

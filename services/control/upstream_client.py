@@ -1,5 +1,96 @@
-"""The guarded one-shot upstream call lives in shared/ (the workers' health probes use it too)."""
+"""Calls from the control plane to a provider (connection tests, model lists), SSRF-guarded.
 
-from shared.upstream_client import Answer, fetch
+The edge owns the hot path's pooled client; these calls are rare, so each opens a short-lived
+guarded session (services/control/outbound.py) with the edge's rules: no redirects followed (one
+could carry our credentials elsewhere), no proxy settings from the environment, the provider's
+configured outbound proxy, bounded answers, and, unless OMNIROUTE_ALLOW_PRIVATE_UPSTREAMS is set,
+every socket vetted as it opens, so a DNS answer that changed since the URL was checked
+(rebinding) cannot reach an internal address either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import aiohttp
+from multidict import CIMultiDict
+
+from services.control.outbound import outbound_session
+from shared.canonical.errors import GatewayError, UpstreamError, UpstreamTimeout
+from shared.connect_guard import BlockedAddress
+from shared.netguard import UnsafeURL, check_url
+from shared.outbound_proxy import OutboundProxy
 
 __all__ = ["Answer", "fetch"]
+
+_MAX_BODY = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    headers: Mapping[str, str]  # case-insensitive, as the dialects' classifiers expect
+    body: bytes
+
+
+async def _read(response: aiohttp.ClientResponse) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > _MAX_BODY:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _refused(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, BlockedAddress) or isinstance(getattr(seen, "os_error", None), BlockedAddress):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+async def fetch(
+    method: str,
+    url: str,
+    headers: Sequence[tuple[str, str]],
+    body: bytes | None,
+    *,
+    connect_timeout: float,
+    total_timeout: float,
+    allow_private: bool,
+    proxy: OutboundProxy | None = None,
+) -> Answer:
+    """One request, answered whole; connection failures and timeouts raise the edge's own errors."""
+    try:
+        check_url(url, allow_private=allow_private)
+    except UnsafeURL as exc:
+        raise GatewayError(str(exc), status=400, code="unsafe_url") from None
+    timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_connect=connect_timeout)
+    try:
+        async with (
+            asyncio.timeout(total_timeout),
+            outbound_session(allow_private=allow_private, proxy=proxy, decompress=True) as outbound,
+        ):
+            options = outbound.request_options(url, dict(headers))
+            async with outbound.session.request(method, url, data=body, timeout=timeout, **options) as response:
+                return Answer(response.status, CIMultiDict(response.headers), await _read(response))
+    except TimeoutError:
+        raise UpstreamTimeout("The upstream provider did not answer in time.", code="upstream_timeout") from None
+    except (aiohttp.ClientError, OSError) as exc:
+        if _refused(exc):
+            raise GatewayError(
+                "the upstream host resolves to a refused address", status=400, code="unsafe_url"
+            ) from None
+        if isinstance(exc, aiohttp.ClientProxyConnectionError):
+            raise UpstreamError("Could not connect through the outbound proxy.", code="upstream_proxy_error") from None
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            raise UpstreamError("Could not connect to the upstream provider.", code="upstream_unreachable") from None
+        raise UpstreamError(
+            "The connection to the upstream provider failed.", code="upstream_connection_error"
+        ) from None

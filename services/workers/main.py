@@ -29,6 +29,7 @@ from services.workers.jobs.oauth_refresh import REFRESH_DEPS, refresh_oauth_toke
 from services.workers.jobs.usage_lag import report_usage_lag
 from services.workers.jobs.usage_retention import prune_usage
 from services.workers.ops_server import start_ops_server
+from services.workers.upstream_client import post_form
 from services.workers.usage_ingest import UsageIngestor
 from shared import jsonx, metrics
 from shared.background import cancel_and_wait
@@ -90,6 +91,7 @@ def _maintenance_deps(settings: Settings, pool: Any, redis: Redis) -> dict[str, 
             cipher=cipher,
             allow_private=settings.allow_private_upstreams,
             published=_snapshot_left_to_backstop,
+            post_form=post_form,
         ),
         PROBE_DEPS: ProbeDeps(
             redis=redis,

@@ -1,29 +1,38 @@
-"""Talking to a provider's OAuth endpoints (token, device authorization, revocation).
+"""Talking to a provider's OAuth endpoints: endpoint URLs, reading token answers, the errors.
 
 Form-encoded POSTs as RFC 6749/8628/7009 define them, JSON answers asked for (GitHub answers
 form-encoded otherwise), no redirects followed, small bodies, short timeouts. Overridden endpoint
 URLs pass the SSRF guard first. Errors carry the provider's `error` code and never a token.
+Sending is each service's own (`FormPoster`; shared/ holds no HTTP client); reading the answer
+is here, so the control plane and the workers read it alike.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
-
-import aiohttp
+from typing import Any, Protocol
 
 from shared import jsonx
 from shared.netguard import UnsafeURL, check_url
 from shared.oauth.registry import OAuthProvider
-from shared.outbound_session import outbound_session
 
-__all__ = ["OAuthEndpointError", "OAuthGrantError", "TokenSet", "endpoint", "post_form", "token_set"]
+__all__ = [
+    "FORM_HEADERS",
+    "MAX_ANSWER_BYTES",
+    "TOTAL_SECONDS",
+    "FormPoster",
+    "OAuthEndpointError",
+    "OAuthGrantError",
+    "TokenSet",
+    "endpoint",
+    "read_answer",
+    "token_set",
+]
 
-_TOTAL_SECONDS = 15
-_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=5, sock_connect=5)
-_MAX_BODY = 1024 * 1024
+TOTAL_SECONDS = 15
+MAX_ANSWER_BYTES = 1024 * 1024
+FORM_HEADERS = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
 
 
 class OAuthEndpointError(Exception):
@@ -37,6 +46,12 @@ class OAuthGrantError(Exception):
         super().__init__(code)
         self.code = code
         self.status = status
+
+
+class FormPoster(Protocol):
+    """POST the form through a guarded session; the JSON answer on 2xx (via `read_answer`)."""
+
+    async def __call__(self, url: str, form: dict[str, str], *, allow_private: bool) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,25 +75,10 @@ def endpoint(spec: OAuthProvider, field_name: str, allow_private: bool) -> str:
     return str(url)
 
 
-async def post_form(url: str, form: dict[str, str], *, allow_private: bool) -> dict[str, Any]:
-    """POST the form; the JSON answer on 2xx, OAuthGrantError on an OAuth error answer.
-
-    Through the guarded outbound session: every socket is vetted as it opens (DNS rebinding).
-    """
-    headers = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
-    try:
-        async with (
-            asyncio.timeout(_TOTAL_SECONDS),
-            outbound_session(allow_private=allow_private, decompress=True) as outbound,
-            outbound.session.post(
-                url, data=form, timeout=_TIMEOUT, **outbound.request_options(url, headers)
-            ) as response,
-        ):
-            raw = await response.content.read(_MAX_BODY + 1)
-            status = response.status
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        raise OAuthEndpointError(f"the OAuth endpoint is unreachable ({type(exc).__name__})") from None
-    if len(raw) > _MAX_BODY:
+def read_answer(status: int, raw: bytes) -> dict[str, Any]:
+    """The answer of an OAuth endpoint (at most MAX_ANSWER_BYTES + 1 bytes read): its JSON object on
+    2xx; OAuthGrantError on an OAuth error answer; OAuthEndpointError on anything else."""
+    if len(raw) > MAX_ANSWER_BYTES:
         raise OAuthEndpointError("the OAuth endpoint answered too much")
     try:
         body = jsonx.loads(raw) if raw else {}

@@ -24,7 +24,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from redis.asyncio import Redis
 
 from shared import audit
@@ -32,9 +31,10 @@ from shared.audit import Actor
 from shared.crypto import FieldCipher
 from shared.kv import keys
 from shared.kv.lock import Lease, LeaseTimeout
-from shared.oauth.client import OAuthEndpointError, OAuthGrantError, endpoint, post_form, token_set
+from shared.oauth.client import FormPoster, OAuthEndpointError, OAuthGrantError, endpoint, token_set
 from shared.oauth.registry import find_oauth_provider, resolve
 from shared.oauth.tokens import audit_view, decrypt_token, encrypt_tokens, fetch_connection, rotate_tokens
+from shared.sql import Database
 
 __all__ = [
     "REFRESH_LEAD_SECONDS",
@@ -58,16 +58,17 @@ SYSTEM_ACTOR = Actor(name="system:oauth-refresh", request_id="oauth-refresh", cl
 
 @dataclass(frozen=True, slots=True)
 class RefreshDeps:
-    pool: asyncpg.Pool
+    pool: Database
     redis: Redis
     cipher: FieldCipher
     allow_private: bool  # OMNIROUTE_ALLOW_PRIVATE_UPSTREAMS: lifts the SSRF guard of overridden token URLs
     published: Callable[[], Awaitable[Any]]  # after a committed rotation
+    post_form: FormPoster  # the service's guarded HTTP client for the token endpoint
 
 
 @dataclass(frozen=True, slots=True)
 class RefreshOutcome:
-    row: asyncpg.Record
+    row: Any
     refreshed: bool  # False: another caller's rotation is what `row` holds
 
 
@@ -85,7 +86,7 @@ class _LostSwap(Exception):
     pass
 
 
-async def oauth_row(pool: asyncpg.Pool, ident: str) -> asyncpg.Record:
+async def oauth_row(pool: Database, ident: str) -> Any:
     row = await fetch_connection(pool, ident)
     if row is None:
         raise RefreshError(404, "provider connection not found", "not_found")
@@ -94,7 +95,7 @@ async def oauth_row(pool: asyncpg.Pool, ident: str) -> asyncpg.Record:
     return row
 
 
-def _fresh_enough(row: asyncpg.Record, lead_seconds: float | None) -> bool:
+def _fresh_enough(row: Any, lead_seconds: float | None) -> bool:
     """With a lead time, a token that outlives it needs no refresh (someone just did it)."""
     expires = row["oauth_expires_at"]
     return lead_seconds is not None and (expires is None or expires.timestamp() > time.time() + lead_seconds)
@@ -116,7 +117,7 @@ async def refresh_connection(
         raise RefreshError(503, "another refresh of this connection is still running; retry", "refresh_busy") from None
 
 
-async def rotate(deps: RefreshDeps, actor: Actor, row: asyncpg.Record) -> RefreshOutcome:
+async def rotate(deps: RefreshDeps, actor: Actor, row: Any) -> RefreshOutcome:
     """Post the refresh token and store the answer if the version is still `row`'s (no lease taken here)."""
     ident, version = str(row["id"]), row["oauth_token_version"]
     extra = row["provider_specific_data"] or {}
@@ -132,7 +133,9 @@ async def rotate(deps: RefreshDeps, actor: Actor, row: asyncpg.Record) -> Refres
         form["client_secret"] = spec.client_secret
     try:
         tokens = token_set(
-            await post_form(endpoint(spec, "token_url", deps.allow_private), form, allow_private=deps.allow_private)
+            await deps.post_form(
+                endpoint(spec, "token_url", deps.allow_private), form, allow_private=deps.allow_private
+            )
         )
     except OAuthGrantError as exc:
         latest = await oauth_row(deps.pool, ident)

@@ -10,11 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
-
-from shared.audit import Conn
 from shared.crypto import DecryptionError, FieldCipher, mask_secret
 from shared.oauth.client import TokenSet
+from shared.sql import Connection, Database
 
 __all__ = [
     "EncryptedTokens",
@@ -34,7 +32,7 @@ def oauth_token_aad(connection_id: str, kind: str) -> str:
     return f"provider_connections:{connection_id}:oauth_{kind}"
 
 
-def decrypt_token(cipher: FieldCipher, row: asyncpg.Record, kind: str) -> str | None:
+def decrypt_token(cipher: FieldCipher, row: Any, kind: str) -> str | None:
     blob = row[f"oauth_{kind}_token_enc"]
     if not blob:
         return None
@@ -52,7 +50,7 @@ def encrypt_tokens(cipher: FieldCipher, ident: str, tokens: TokenSet, keep_refre
     )
 
 
-def audit_view(row: asyncpg.Record, cipher: FieldCipher) -> dict[str, Any]:
+def audit_view(row: Any, cipher: FieldCipher) -> dict[str, Any]:
     """What an audit row shows of the connection: no token, only whether there is one and its version."""
     try:
         masked = mask_secret(decrypt_token(cipher, row, "access"))
@@ -74,13 +72,12 @@ def audit_view(row: asyncpg.Record, cipher: FieldCipher) -> dict[str, Any]:
     }
 
 
-async def fetch_connection(conn: Conn | asyncpg.Pool, ident: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM provider_connections WHERE id = $1", ident)
+async def fetch_connection(db: Database, ident: str) -> Any:
+    """The row, or None."""
+    return await db.fetchrow("SELECT * FROM provider_connections WHERE id = $1", ident)
 
 
-async def rotate_tokens(
-    conn: Conn, ident: str, expected_version: int, tokens: EncryptedTokens
-) -> asyncpg.Record | None:
+async def rotate_tokens(conn: Connection, ident: str, expected_version: int, tokens: EncryptedTokens) -> Any:
     """Write refreshed tokens only if nobody else has since: None means another refresh won."""
     return await conn.fetchrow(
         """UPDATE provider_connections SET

@@ -2,9 +2,9 @@
 
 The model list (shared/providers/model_lists.py) where the dialect has one: no tokens spent.
 Otherwise the same minimal chat the connection test sends (shared/providers/probe.py, at most
-PROBE_MAX_TOKENS output tokens). The call goes through the guarded session (shared/upstream_client,
-connect-time SSRF guard unless OMNIROUTE_ALLOW_PRIVATE_UPSTREAMS) and the connection's outbound
-proxy, as the edge's would. The verdict never carries an upstream's own words or a credential:
+PROBE_MAX_TOKENS output tokens). The caller sends it (`Fetch`: the workers' guarded client, with
+the connect-time SSRF guard unless OMNIROUTE_ALLOW_PRIVATE_UPSTREAMS) through the connection's
+outbound proxy, as the edge would. The verdict never carries an upstream's own words or a credential:
 only the HTTP status and the gateway's error code from the dialect's classifier.
 
 A 429 counts as `up`: the upstream answered and accepted the credential; it is only busy.
@@ -13,22 +13,52 @@ A 429 counts as `up`: the upstream answered and accepted the credential; it is o
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from shared.canonical.errors import GatewayError
 from shared.config.snapshot import ConnectionConfig
 from shared.formats.registry import get_dialect
 from shared.kv.health_probes import ProbeMethod, ProbeRecord
-from shared.outbound_proxy import ProxyTable
+from shared.outbound_proxy import OutboundProxy, ProxyTable
 from shared.providers.model_lists import list_call
 from shared.providers.probe import default_model, probe_call
 from shared.routing.config import connection_upstream
-from shared.upstream_client import fetch
 
-__all__ = ["probe_connection"]
+__all__ = ["Fetch", "FetchAnswer", "probe_connection"]
+
+
+class FetchAnswer(Protocol):
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def body(self) -> bytes: ...
+
+
+class Fetch(Protocol):
+    """One guarded request answered whole; failures raise GatewayError with the edge's codes."""
+
+    async def __call__(
+        self,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes | None,
+        *,
+        connect_timeout: float,
+        total_timeout: float,
+        allow_private: bool,
+        proxy: OutboundProxy | None = None,
+    ) -> FetchAnswer: ...
 
 
 async def probe_connection(
     connection: ConnectionConfig,
+    fetch: Fetch,
     *,
     allow_private: bool,
     proxies: ProxyTable,

@@ -11,6 +11,7 @@ import asyncpg
 
 from services.control.audit import Actor
 from services.control.errors import ApiError, NotFoundError
+from services.control.oauth.client import post_form
 from services.control.state import ControlState
 from shared.oauth import refresh as shared_refresh
 from shared.oauth.refresh import RefreshDeps, RefreshError, RefreshOutcome
@@ -25,6 +26,7 @@ def refresh_deps(state: ControlState) -> RefreshDeps:
         cipher=state.cipher,
         allow_private=state.settings.allow_private_upstreams,
         published=state.publisher.publish_latest,
+        post_form=post_form,
     )
 
 
@@ -38,9 +40,10 @@ def _api_error(exc: RefreshError) -> ApiError:
 
 async def oauth_row(state: ControlState, ident: str) -> asyncpg.Record:
     try:
-        return await shared_refresh.oauth_row(state.pool, ident)
+        row: asyncpg.Record = await shared_refresh.oauth_row(state.pool, ident)
     except RefreshError as exc:
         raise _api_error(exc) from None
+    return row
 
 
 async def refresh_connection(

@@ -17,6 +17,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from services.workers.upstream_client import fetch
 from shared import metrics
 from shared.config.snapshot import ConnectionConfig, SnapshotCodec
 from shared.crypto import DecryptionError
@@ -67,6 +68,7 @@ async def probe_connections(ctx: dict[str, Any]) -> int:
         async with gate:
             return await probe_connection(
                 connection,
+                fetch,
                 allow_private=deps.allow_private,
                 proxies=proxies,
                 connect_timeout=CONNECT_SECONDS,

@@ -159,7 +159,7 @@ async def test_an_upstream_error_is_down_with_the_gateway_code_and_429_is_up(
     await run_burst(URL, measured(probe_connections), ctx)
     (record,) = await read_probes(redis, [ident])
     assert (record.status, record.http_status, record.method) == ("down", 401, "chat")
-    assert record.error_code is not None
+    assert record.error_code == "upstream_auth_error"
     chat_only.status = 429
     await run_burst(URL, measured(probe_connections), ctx)
     (record,) = await read_probes(redis, [ident])

@@ -1,8 +1,8 @@
-"""Calls from the control plane and the workers to a provider (tests, model lists, health probes), SSRF-guarded.
+"""Calls from the workers to a provider (health probes) and OAuth token endpoints, SSRF-guarded.
 
-The edge owns the hot path's pooled client; these calls are rare, so each opens a short-lived
-guarded session (shared/outbound_session.py) with the edge's rules: no redirects followed (one
-could carry our credentials elsewhere), no proxy settings from the environment, the provider's
+The control plane's services/control/upstream_client.py, in the workers' own copy. Each call
+opens a short-lived guarded session (services/workers/outbound.py) with the edge's rules: no
+redirects followed (one could carry our credentials elsewhere), no proxy settings from the environment, the provider's
 configured outbound proxy, bounded answers, and, unless OMNIROUTE_ALLOW_PRIVATE_UPSTREAMS is set,
 every socket vetted as it opens, so a DNS answer that changed since the URL was checked
 (rebinding) cannot reach an internal address either.
@@ -13,17 +13,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from multidict import CIMultiDict
 
+from services.workers.outbound import outbound_session
 from shared.canonical.errors import GatewayError, UpstreamError, UpstreamTimeout
 from shared.connect_guard import BlockedAddress
 from shared.netguard import UnsafeURL, check_url
+from shared.oauth import client as oauth_client
 from shared.outbound_proxy import OutboundProxy
-from shared.outbound_session import outbound_session
 
-__all__ = ["Answer", "fetch"]
+__all__ = ["Answer", "fetch", "post_form"]
 
 _MAX_BODY = 8 * 1024 * 1024
 
@@ -94,3 +96,21 @@ async def fetch(
         raise UpstreamError(
             "The connection to the upstream provider failed.", code="upstream_connection_error"
         ) from None
+
+
+async def post_form(url: str, form: dict[str, str], *, allow_private: bool) -> dict[str, Any]:
+    """An OAuth endpoint POST (shared/oauth/client.py `FormPoster`): guarded, no redirects, bounded."""
+    timeout = aiohttp.ClientTimeout(total=None, connect=5, sock_connect=5)
+    try:
+        async with (
+            asyncio.timeout(oauth_client.TOTAL_SECONDS),
+            outbound_session(allow_private=allow_private, decompress=True) as outbound,
+            outbound.session.post(
+                url, data=form, timeout=timeout, **outbound.request_options(url, oauth_client.FORM_HEADERS)
+            ) as response,
+        ):
+            raw = await response.content.read(oauth_client.MAX_ANSWER_BYTES + 1)
+            status = response.status
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        raise oauth_client.OAuthEndpointError(f"the OAuth endpoint is unreachable ({type(exc).__name__})") from None
+    return oauth_client.read_answer(status, raw)
