@@ -39,7 +39,7 @@ from shared.logs import configure_logging
 from shared.oauth.refresh import RefreshDeps
 from shared.settings import Settings, load_settings
 
-__all__ = ["build_arq_worker", "run", "serve"]
+__all__ = ["build_arq_worker", "maintenance_deps", "run", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ async def _snapshot_left_to_backstop() -> None:
     """The worker cannot publish snapshots; the control plane's backstop sees the bumped version."""
 
 
-def _maintenance_deps(settings: Settings, pool: Any, redis: Redis) -> dict[str, Any]:
+def maintenance_deps(settings: Settings, pool: Any, redis: Redis) -> dict[str, Any]:
     """What the OAuth refresh and health probe jobs need; both need the key that decrypts credentials."""
     if not settings.storage_encryption_key:
         log.warning("STORAGE_ENCRYPTION_KEY is not set: OAuth refresh and health probes are off")
@@ -121,7 +121,7 @@ async def serve(settings: Settings) -> None:
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     ingestor = UsageIngestor(pool, redis, consumer, claim_idle_ms=settings.usage_claim_idle_ms)
     ops = await start_ops_server(settings.host, settings.worker_port, pool, redis)
-    ctx: dict[str, Any] = {"pool": pool, "usage_ingestor": ingestor, **_maintenance_deps(settings, pool, redis)}
+    ctx: dict[str, Any] = {"pool": pool, "usage_ingestor": ingestor, **maintenance_deps(settings, pool, redis)}
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

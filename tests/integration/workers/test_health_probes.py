@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from services.workers.jobs.health_probes import PROBE_DEPS, probe_connections
 from services.workers.jobs.measured import measured
-from services.workers.main import _maintenance_deps
+from services.workers.main import maintenance_deps
 from shared.kv import keys
 from shared.kv.health_probes import read_probes
 from shared.settings import Settings
@@ -92,7 +92,7 @@ async def create(admin: AsyncTestClient, **body: Any) -> str:
 
 
 def probe_context(settings: Settings, pool: asyncpg.Pool, redis: Redis) -> dict[str, Any]:
-    return {"pool": pool, **_maintenance_deps(settings, pool, redis)}
+    return {"pool": pool, **maintenance_deps(settings, pool, redis)}
 
 
 async def test_probes_record_up_and_down_and_the_health_endpoint_shows_them(

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from services.workers.db import create_pool
 from services.workers.jobs.measured import measured
 from services.workers.jobs.oauth_refresh import refresh_oauth_tokens
-from services.workers.main import _maintenance_deps
+from services.workers.main import maintenance_deps
 from shared.config.snapshot import SnapshotCodec
 from shared.kv.config_channel import ConfigChannel
 from shared.settings import Settings
@@ -42,7 +42,7 @@ async def worker_contexts(settings: Settings, pg_url: str) -> AsyncIterator[list
             stack.push_async_callback(pool.close)
             redis = Redis.from_url(settings.redis_url)
             stack.push_async_callback(redis.aclose)
-            contexts.append({"pool": pool, **_maintenance_deps(settings, pool, redis)})
+            contexts.append({"pool": pool, **maintenance_deps(settings, pool, redis)})
         yield contexts
 
 
