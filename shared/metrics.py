@@ -116,6 +116,8 @@ USAGE_OLDEST_AGE = Gauge(
 )
 JOB_RUNS = Counter("omniroute_job_runs_total", "Worker job runs.", ["job", "result"])
 JOB_DURATION = Histogram("omniroute_job_duration_seconds", "Worker job durations.", ["job"], buckets=_LATENCY_BUCKETS)
+RETENTION_DELETED = Counter("omniroute_retention_deleted_rows_total", "Rows deleted by the retention jobs.", ["table"])
+HEALTH_PROBES = Counter("omniroute_health_probes_total", "Provider health probes.", ["result"])
 
 
 def render() -> bytes:

@@ -26,7 +26,6 @@ from services.control.context import request_id_of
 from services.control.db.pool import create_pool
 from services.control.errors import EXCEPTION_HANDLERS
 from services.control.oauth.controller import OAuthController
-from services.control.oauth.refresh import run_refresh_ahead
 from services.control.ops import healthz, metrics_endpoint, openapi_json, readyz
 from services.control.publish import SnapshotPublisher
 from services.control.resources.audit.controller import audit_log
@@ -114,12 +113,12 @@ def _lifespan(settings: Settings) -> Any:
             app.state.process = ServerProcess.from_environment(os.environ)
             await publisher.publish_latest()
             backstop = asyncio.create_task(publisher.run_backstop())
-            oauth_refresh = asyncio.create_task(run_refresh_ahead(app.state.control))
             cloud_sync = asyncio.create_task(run_sync_schedule(app.state.control))
+            # OAuth refresh ahead of expiry is a worker cron job (services/workers/jobs/oauth_refresh.py).
             try:
                 yield
             finally:
-                await cancel_and_wait(backstop, oauth_refresh, cloud_sync)
+                await cancel_and_wait(backstop, cloud_sync)
         finally:
             await redis.aclose()
             await pool.close()

@@ -32,6 +32,7 @@ from shared.config.snapshot import (
 )
 from shared.crypto import FieldCipher
 from shared.kv.config_channel import ConfigChannel
+from shared.oauth.tokens import oauth_token_aad
 from shared.outbound_proxy import PROXY_SETTINGS_KEY
 
 __all__ = ["SnapshotPublisher", "connection_aad", "connection_config", "node_aad", "oauth_token_aad"]
@@ -41,11 +42,6 @@ log = logging.getLogger(__name__)
 
 def connection_aad(connection_id: str) -> str:
     return f"provider_connections:{connection_id}"
-
-
-def oauth_token_aad(connection_id: str, kind: str) -> str:
-    """`kind` is "access" or "refresh": the two tokens of one row cannot be swapped either."""
-    return f"provider_connections:{connection_id}:oauth_{kind}"
 
 
 def node_aad(node_id: str) -> str:

@@ -13,8 +13,10 @@ from typing import Any, Literal, TypeVar
 import msgspec
 
 __all__ = [
+    "DEFAULT_AUDIT_RETENTION_DAYS",
     "MAX_SYSTEM_PROMPT_CHARS",
     "MAX_THINKING_TOKENS",
+    "MIN_AUDIT_RETENTION_DAYS",
     "GeneralSettings",
     "IpFilterSettings",
     "SystemPromptSettings",
@@ -23,6 +25,10 @@ __all__ = [
 ]
 
 MAX_SYSTEM_PROMPT_CHARS = 50_000
+# A year of audit history by default; never less than 30 days, so erasing the trail (and the change
+# that shortened it) takes a month of the change being on record.
+DEFAULT_AUDIT_RETENTION_DAYS = 365
+MIN_AUDIT_RETENTION_DAYS = 30
 MAX_THINKING_TOKENS = 131_072
 
 ThinkingMode = Literal["passthrough", "auto", "custom", "off"]
@@ -40,6 +46,8 @@ class GeneralSettings(msgspec.Struct, frozen=True, kw_only=True, rename="camel")
     # the newest `backupRetention` backups of each kind (scheduled, manual).
     backup_interval_hours: int | None = 24
     backup_retention: int = 7
+    # Audit rows older than this are deleted by the workers; None keeps them forever.
+    audit_retention_days: int | None = DEFAULT_AUDIT_RETENTION_DAYS
 
 
 class IpFilterSettings(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):

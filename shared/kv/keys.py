@@ -13,6 +13,8 @@ __all__ = [
     "EDGE_RECENT_MS",
     "EDGE_REPLICAS",
     "EDGE_REPLICA_TTL_MS",
+    "HEALTH_PROBE_PREFIX",
+    "HEALTH_PROBE_TTL_MS",
     "IDEMPOTENCY_PREFIX",
     "LOGIN_ATTEMPTS_PREFIX",
     "MAX_RETRY_AFTER_MS",
@@ -34,6 +36,7 @@ __all__ = [
     "cooldown",
     "cooldown_level",
     "edge_replica",
+    "health_probe",
     "idempotency",
     "login_attempts",
     "oauth_device_flow",
@@ -222,3 +225,13 @@ def budget(key_id: str) -> str:
 
 def budget_leases(key_id: str) -> str:
     return budget(key_id) + ":leases"
+
+
+# Last health probe of a provider connection (JSON written by the workers' probe job, read by
+# /api/monitoring/health). The TTL spans a few probe rounds, so a stopped prober's results vanish.
+HEALTH_PROBE_PREFIX = PREFIX + "health:probe:"
+HEALTH_PROBE_TTL_MS = 10 * 60 * 1000
+
+
+def health_probe(connection_id: str) -> str:
+    return HEALTH_PROBE_PREFIX + connection_id

@@ -87,3 +87,18 @@ def test_telemetry_counts_requests_through_both_edges(e2e: E2EStack) -> None:
     latencies = sorted(row["latency_ms"] for row in rows.values())
     assert 0 < openai["latencyMs"]["p50"] <= openai["latencyMs"]["p95"] <= openai["latencyMs"]["p99"]
     assert openai["latencyMs"]["p99"] >= latencies[0]
+
+
+def test_the_workers_health_probes_show_every_active_connection_up(e2e: E2EStack) -> None:
+    """The worker probes at start (then every 2 minutes); the probes reach the fake upstream's model list."""
+    deadline = time.monotonic() + 30
+    while True:
+        answer = health(e2e)
+        if answer["probes"] and answer["providers"]["monitoredCount"]:
+            break
+        assert time.monotonic() < deadline, answer
+        time.sleep(0.5)
+    probes = answer["probes"]
+    assert {probe["status"] for probe in probes} == {"up"}, probes
+    assert all(probe["method"] == "models" and probe["httpStatus"] == 200 for probe in probes)
+    assert "openai" in {probe["provider"] for probe in probes}

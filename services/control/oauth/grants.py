@@ -3,8 +3,6 @@ audit it, publish the snapshot. Also the masked view every OAuth answer shows.""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import asyncpg
 import msgspec
 
@@ -12,37 +10,17 @@ from services.control import audit
 from services.control.audit import Actor
 from services.control.errors import ApiError, InvalidField, NotFoundError
 from services.control.oauth import store
-from services.control.oauth.client import TokenSet
 from services.control.oauth.schemas import OAuthConnectionView
 from services.control.params import parse_uuid
-from services.control.publish import oauth_token_aad
 from services.control.state import ControlState
 from shared.crypto import DecryptionError, FieldCipher, mask_secret
 from shared.ids import new_id
 from shared.netguard import UnsafeURL, check_url
+from shared.oauth.client import TokenSet
 from shared.oauth.registry import OAuthProvider
+from shared.oauth.tokens import decrypt_token, encrypt_tokens
 
 __all__ = ["check_base_url", "check_name", "check_target", "decrypt_token", "encrypt_tokens", "save_grant", "view"]
-
-
-def decrypt_token(cipher: FieldCipher, row: asyncpg.Record, kind: str) -> str | None:
-    blob = row[f"oauth_{kind}_token_enc"]
-    if not blob:
-        return None
-    return cipher.decrypt_text(blob, oauth_token_aad(str(row["id"]), kind))
-
-
-def encrypt_tokens(
-    cipher: FieldCipher, ident: str, tokens: TokenSet, keep_refresh: str | None
-) -> store.EncryptedTokens:
-    """`keep_refresh`: a provider that does not rotate refresh tokens answers none; keep the old one."""
-    refresh = tokens.refresh_token or keep_refresh
-    return (
-        cipher.encrypt_text(tokens.access_token, oauth_token_aad(ident, "access")),
-        cipher.encrypt_text(refresh, oauth_token_aad(ident, "refresh")) if refresh else None,
-        datetime.fromtimestamp(tokens.expires_at, UTC) if tokens.expires_at else None,
-        tokens.scope,
-    )
 
 
 def view(row: asyncpg.Record, cipher: FieldCipher) -> OAuthConnectionView:

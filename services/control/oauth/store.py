@@ -1,21 +1,19 @@
 """SQL for OAuth credentials on provider connections (parameterised; tokens arrive encrypted).
 
-`oauth_token_version` is the compare-and-swap guard: every write of new tokens bumps it, and a
-rotation only lands if the version is still the one its refresh started from.
+`oauth_token_version` is the compare-and-swap guard: every write of new tokens bumps it; the
+rotation itself (a compare-and-swap on it) is shared/oauth/tokens.py.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from services.control.db.types import Conn, Executor
+from shared.oauth.tokens import EncryptedTokens, rotate_tokens
 
 __all__ = ["EncryptedTokens", "clear_tokens", "fetch", "find_by_name", "insert", "replace_tokens", "rotate_tokens"]
-
-EncryptedTokens = tuple[bytes, bytes | None, datetime | None, str | None]  # access, refresh, expires at, scope
 
 
 async def fetch(conn: Executor, ident: str, *, for_update: bool = False) -> asyncpg.Record | None:
@@ -76,23 +74,6 @@ async def replace_tokens(
     )
     assert row is not None
     return row
-
-
-async def rotate_tokens(
-    conn: Conn, ident: str, expected_version: int, tokens: EncryptedTokens
-) -> asyncpg.Record | None:
-    """Write refreshed tokens only if nobody else has since: None means another refresh won."""
-    return await conn.fetchrow(
-        """UPDATE provider_connections SET
-               oauth_access_token_enc = $3, oauth_refresh_token_enc = $4, oauth_expires_at = $5,
-               oauth_scope = COALESCE($6, oauth_scope), oauth_token_version = oauth_token_version + 1,
-               updated_at = now()
-           WHERE id = $1 AND auth_type = 'oauth' AND oauth_token_version = $2
-           RETURNING *""",
-        ident,
-        expected_version,
-        *tokens,
-    )
 
 
 async def clear_tokens(conn: Conn, ident: str) -> asyncpg.Record:

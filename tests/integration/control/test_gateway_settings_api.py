@@ -26,7 +26,7 @@ async def stored(pool: asyncpg.Pool, key: str) -> object:
 
 
 # general settings fields these tests do not change, at their defaults
-OTHER_GENERAL_DEFAULTS = {"backupIntervalHours": 24, "backupRetention": 7}
+OTHER_GENERAL_DEFAULTS = {"backupIntervalHours": 24, "backupRetention": 7, "auditRetentionDays": 365}
 
 
 async def last_audit(pool: asyncpg.Pool) -> asyncpg.Record:
@@ -72,6 +72,8 @@ async def test_general_settings_put_replaces_and_patch_merges(
         ({"usageRetentionDays": 0}, "usageRetentionDays"),
         ({"usageRetentionDays": 3651}, "usageRetentionDays"),
         ({"usageRetentionDays": "30"}, "usageRetentionDays"),
+        ({"auditRetentionDays": 29}, "auditRetentionDays"),
+        ({"auditRetentionDays": 3651}, "auditRetentionDays"),
         ({"requireLogin": "no"}, "requireLogin"),
         ({"requireLogin": None}, "requireLogin"),
         ({"logLevel": "debug"}, "logLevel"),

@@ -107,7 +107,8 @@ async def _straggle(
 ) -> None:
     from services.control.audit import Actor
     from services.control.oauth import store
-    from services.control.oauth.refresh import _rotate
+    from services.control.oauth.refresh import refresh_deps
+    from shared.oauth.refresh import rotate
 
     stale = await store.fetch(state.pool, ident)
     assert stale is not None
@@ -115,7 +116,7 @@ async def _straggle(
     assert winner.status_code == 200
     winner_access = fake_oauth.issued_access_tokens[-1]
     # The straggler read version 1 and now, without the lease, calls the provider.
-    outcome = await _rotate(state, Actor("test", "req", None), stale)
+    outcome = await rotate(refresh_deps(state), Actor("test", "req", None), stale)
     assert outcome.refreshed is False and outcome.row["oauth_token_version"] == 2
     row = await pool.fetchrow("SELECT * FROM provider_connections WHERE id = $1", ident)
     assert row is not None
@@ -126,7 +127,10 @@ async def _straggle(
 async def test_tokens_are_refreshed_ahead_of_expiry_once_across_replicas(
     admin: AsyncTestClient, fake_oauth: FakeOAuth, pool: asyncpg.Pool, settings: Settings
 ) -> None:
-    from services.control.oauth.refresh import refresh_due
+    """The shared refresh-ahead pass (the worker's cron job runs it; tests/integration/workers has the
+    arq test) run by two callers at once, each with its own Redis client and pool."""
+    from services.control.oauth.refresh import refresh_deps
+    from shared.oauth.refresh import refresh_due
 
     fake_oauth.expires_in = 120  # inside the 5-minute lead
     soon = await connect_claude(admin, name="soon")
@@ -134,7 +138,9 @@ async def test_tokens_are_refreshed_ahead_of_expiry_once_across_replicas(
     later = await connect_claude(admin, name="later")
     first, second = create_app(settings), create_app(settings)
     async with first.lifespan(), second.lifespan():
-        counts = await asyncio.gather(refresh_due(first.state.control), refresh_due(second.state.control))
+        counts = await asyncio.gather(
+            refresh_due(refresh_deps(first.state.control)), refresh_due(refresh_deps(second.state.control))
+        )
     assert sorted(counts) == [0, 1]
     assert fake_oauth.calls("refresh_token") == 1
     versions = {str(r["id"]): r["oauth_token_version"] for r in await pool.fetch("SELECT * FROM provider_connections")}

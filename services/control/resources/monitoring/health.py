@@ -2,11 +2,13 @@
 
 Postgres and Redis are probed (each bounded by a short timeout; an unreachable store is reported,
 never a 500). The provider summary counts the catalog, the providers with a connection, those
-with an active one, and those whose breaker or cooldown state Redis tracks right now. Breakers are
+with an active one, and those Redis holds health signals for right now. Breakers are
 listed for every configured provider (closed when Redis holds nothing) and for any other provider
-holding state. Edge replicas are those that announced themselves within EDGE_REPLICA_TTL_MS; a
-replica is `live` when seen within EDGE_RECENT_MS and `current` when it serves the snapshot version
-published in Redis.
+holding state. `probes` are the workers' health probes of each connection (services/workers/jobs/
+health_probes.py), as Redis still holds them; a provider counts as monitored when Redis holds a
+probe result, breaker state or cooldown state for it. Edge replicas are those that announced
+themselves within EDGE_REPLICA_TTL_MS; a replica is `live` when seen within EDGE_RECENT_MS and
+`current` when it serves the snapshot version published in Redis.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from services.control.context import control_state
 from services.control.resources.monitoring.fleet_view import FleetView, read_fleet
 from services.control.resources.monitoring.inventory import Inventory, read_inventory
 from shared.kv import keys
+from shared.kv.health_probes import ProbeRecord, read_probes
 from shared.providers.catalog import PROVIDERS
 
 __all__ = ["HealthAnswer", "monitoring_health"]
@@ -45,7 +48,8 @@ class ProviderSummary(msgspec.Struct, kw_only=True, rename="camel"):
     catalog_count: int  # providers in the built-in catalog
     configured_count: int | None  # with a connection (a provider node is a provider); None: Postgres down
     active_count: int | None  # with at least one active connection
-    monitored_count: int | None  # whose breaker or connection cooldowns Redis holds state for now; None: Redis down
+    # with a health probe result, breaker state or connection cooldowns in Redis now; None: Redis down
+    monitored_count: int | None
 
 
 class BreakerStatus(msgspec.Struct, kw_only=True, rename="camel"):
@@ -55,6 +59,18 @@ class BreakerStatus(msgspec.Struct, kw_only=True, rename="camel"):
     retry_in_ms: int
     configured: bool | None  # False: state left by a provider without connections; None: Postgres down
     cooling_connections: int  # this provider's connections in cooldown
+
+
+class ConnectionProbe(msgspec.Struct, kw_only=True, rename="camel"):
+    connection_id: str
+    provider: str  # as breakers name it
+    name: str
+    status: Literal["up", "down"]
+    method: Literal["models", "chat", "none"]  # what was called: the model list, a minimal chat, nothing
+    latency_ms: float | None
+    checked_at: datetime
+    http_status: int | None  # the upstream's answer; None when none came
+    error_code: str | None  # the gateway's error code (e.g. upstream_unreachable, auth_failed)
 
 
 class EdgeReplica(msgspec.Struct, kw_only=True, rename="camel"):
@@ -85,6 +101,7 @@ class HealthAnswer(msgspec.Struct, kw_only=True, rename="camel"):
     config_version: int | None  # the snapshot version published in Redis; None: Redis down
     providers: ProviderSummary
     breakers: list[BreakerStatus]
+    probes: list[ConnectionProbe]  # the workers' latest probe of each connection still on record
     edges: EdgeFleet
 
 
@@ -124,12 +141,34 @@ def _breakers(inventory: Inventory | None, fleet: FleetView) -> list[BreakerStat
     ]
 
 
-def _monitored(inventory: Inventory | None, fleet: FleetView) -> int:
-    """Providers with breaker state or a connection with cooldown state (cooling or escalated)."""
+def _monitored(inventory: Inventory | None, fleet: FleetView, probes: list[ConnectionProbe]) -> int:
+    """Providers with a probe result, breaker state or a connection with cooldown state (cooling or escalated)."""
     owners = inventory.connection_providers if inventory else {}
     names = {name for name, view in fleet.breakers.items() if view.state != "closed" or view.failures > 0}
     names.update(owners[view.connection_id] for view in fleet.cooldowns if view.connection_id in owners)
+    names.update(probe.provider for probe in probes)
     return len(names)
+
+
+def _probes(inventory: Inventory | None, records: list[ProbeRecord]) -> list[ConnectionProbe]:
+    """Results of connections that still exist, down ones first."""
+    owners = inventory.connection_providers if inventory else {}
+    found = [
+        ConnectionProbe(
+            connection_id=record.connection_id,
+            provider=owners[record.connection_id],
+            name=record.name,
+            status=record.status,
+            method=record.method,
+            latency_ms=record.latency_ms,
+            checked_at=_at(record.checked_at_ms),
+            http_status=record.http_status,
+            error_code=record.error_code,
+        )
+        for record in records
+        if record.connection_id in owners
+    ]
+    return sorted(found, key=lambda probe: (probe.status == "up", probe.provider, probe.name, probe.connection_id))
 
 
 def _edges(fleet: FleetView | None) -> EdgeFleet:
@@ -155,7 +194,13 @@ def _edges(fleet: FleetView | None) -> EdgeFleet:
     )
 
 
-def _issues(postgres: StoreHealth, redis: StoreHealth, breakers: list[BreakerStatus], edges: EdgeFleet) -> list[str]:
+def _issues(
+    postgres: StoreHealth,
+    redis: StoreHealth,
+    breakers: list[BreakerStatus],
+    probes: list[ConnectionProbe],
+    edges: EdgeFleet,
+) -> list[str]:
     issues = []
     if not postgres.reachable:
         issues.append("postgres is unreachable")
@@ -163,6 +208,11 @@ def _issues(postgres: StoreHealth, redis: StoreHealth, breakers: list[BreakerSta
         issues.append("redis is unreachable")
         return issues  # nothing below can be known
     issues.extend(f"breaker of {b.provider} is {b.state}" for b in breakers if b.state != "closed")
+    issues.extend(
+        f"connection {p.name} of {p.provider} failed its health probe ({p.error_code or p.http_status})"
+        for p in probes
+        if p.status == "down"
+    )
     live = [replica for replica in edges.replicas if replica.live]
     if not live:
         issues.append(f"no edge replica announced itself in the last {edges.recent_ms // 1000} s")
@@ -189,14 +239,23 @@ async def monitoring_health(request: Request[Any, Any, Any]) -> HealthAnswer:
         _probe(lambda: read_inventory(state.pool)), _probe(_pinger(state.redis))
     )
     fleet: FleetView | None = None
+    records: list[ProbeRecord] = []
     if redis.reachable:
         wanted = inventory.configured if inventory else frozenset()
-        redis_again, fleet = await _probe(lambda: read_fleet(state.redis, wanted))
+        connection_ids = list(inventory.connection_providers) if inventory else []
+
+        async def read_redis() -> tuple[FleetView, list[ProbeRecord]]:
+            return await read_fleet(state.redis, wanted), await read_probes(state.redis, connection_ids)
+
+        redis_again, found = await _probe(read_redis)
+        if found is not None:
+            fleet, records = found
         if not redis_again.reachable:
             redis = StoreHealth(reachable=False, latency_ms=None, error=redis_again.error)
     breakers = _breakers(inventory, fleet) if fleet else []
+    probes = _probes(inventory, records)
     edges = _edges(fleet)
-    issues = _issues(postgres, redis, breakers, edges)
+    issues = _issues(postgres, redis, breakers, probes, edges)
     return HealthAnswer(
         status="degraded" if issues else "ok",
         issues=issues,
@@ -208,8 +267,9 @@ async def monitoring_health(request: Request[Any, Any, Any]) -> HealthAnswer:
             catalog_count=len(PROVIDERS),
             configured_count=len(inventory.configured) if inventory else None,
             active_count=len(inventory.active) if inventory else None,
-            monitored_count=_monitored(inventory, fleet) if fleet else None,
+            monitored_count=_monitored(inventory, fleet, probes) if fleet else None,
         ),
         breakers=breakers,
+        probes=probes,
         edges=edges,
     )

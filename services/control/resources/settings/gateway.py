@@ -83,7 +83,7 @@ class GeneralSettingsController(Controller):
 
     @get("/")
     async def get_settings(self, request: Request[Any, Any, Any]) -> GeneralSettings:
-        """General settings: `requireLogin` (also /api/settings/require-login) and `usageRetentionDays`."""
+        """General settings: `requireLogin` (also /api/settings/require-login), the retention days."""
         result: GeneralSettings = await _read(request, GENERAL)
         return result
 

@@ -14,6 +14,7 @@ from shared.client_filter import parse_network
 from shared.config.gateway_settings import (
     MAX_SYSTEM_PROMPT_CHARS,
     MAX_THINKING_TOKENS,
+    MIN_AUDIT_RETENTION_DAYS,
     GeneralSettings,
     IpFilterSettings,
     SystemPromptSettings,
@@ -39,6 +40,12 @@ def _general(value: GeneralSettings, given: Collection[str]) -> None:
         )
     if not 1 <= value.backup_retention <= _MAX_BACKUPS_KEPT:
         raise InvalidField("backupRetention", f"must be an integer from 1 to {_MAX_BACKUPS_KEPT}")
+    audit = value.audit_retention_days
+    if audit is not None and not MIN_AUDIT_RETENTION_DAYS <= audit <= _MAX_RETENTION_DAYS:
+        raise InvalidField(
+            "auditRetentionDays",
+            f"must be null or an integer from {MIN_AUDIT_RETENTION_DAYS} to {_MAX_RETENTION_DAYS}",
+        )
 
 
 def _cidrs(field: str, entries: tuple[str, ...]) -> None:
