@@ -22,6 +22,7 @@ from arq.worker import Worker
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from services.outbound.fetch import post_form
 from services.workers.db import create_pool
 from services.workers.evals.edge_client import EdgeClient
 from services.workers.evals.runtime import EvalsRuntime
@@ -36,7 +37,6 @@ from services.workers.jobs.scheduled_backup import scheduled_backup
 from services.workers.jobs.usage_lag import report_usage_lag
 from services.workers.jobs.usage_retention import prune_usage
 from services.workers.ops_server import start_ops_server
-from services.workers.upstream_client import post_form
 from services.workers.usage_ingest import UsageIngestor
 from shared import jsonx, metrics
 from shared.background import cancel_and_wait

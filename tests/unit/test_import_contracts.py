@@ -52,6 +52,12 @@ def test_services_do_not_import_each_other(service: str) -> None:
     assert offending(modules(f"services/{service}"), others) == []
 
 
+def test_the_outbound_library_imports_no_service() -> None:
+    """services/outbound is a library the control plane and the workers share, not a service."""
+    services = tuple(f"services.{name}" for name in (*SERVICES, "cli"))
+    assert offending(modules("services/outbound"), services) == []
+
+
 def test_the_edge_never_touches_postgres() -> None:
     assert offending(modules("services/edge"), ("asyncpg", "psycopg", "sqlalchemy")) == []
 

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import aiohttp
 
-from services.control.outbound import outbound_session
+from services.outbound.session import outbound_session
 from shared import jsonx
 from shared.netguard import UnsafeURL, check_url
 from shared.sync.bundle import MAX_BUNDLE_BYTES

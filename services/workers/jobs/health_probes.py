@@ -17,7 +17,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from services.workers.upstream_client import fetch
+from services.outbound.fetch import fetch
 from shared import metrics
 from shared.config.snapshot import ConnectionConfig, SnapshotCodec
 from shared.crypto import DecryptionError

@@ -35,7 +35,7 @@ from services.control.resources.providers.live_schemas import (
 from services.control.resources.providers.validation import ConnectionDraft, validate_draft
 from services.control.resources.proxy.entries import stored_proxy
 from services.control.state import ControlState
-from services.control.upstream_client import fetch
+from services.outbound.fetch import fetch
 from shared import jsonx
 from shared.canonical.errors import GatewayError
 from shared.config.snapshot import ConnectionConfig

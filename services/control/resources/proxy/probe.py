@@ -12,7 +12,7 @@ import time
 import aiohttp
 import msgspec
 
-from services.control.outbound import outbound_session
+from services.outbound.session import outbound_session
 from shared.connect_guard import BlockedAddress
 from shared.outbound_proxy import OutboundProxy
 

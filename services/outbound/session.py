@@ -1,12 +1,11 @@
-"""Outbound HTTP from the workers (health probes, OAuth refreshes): guarded as the edge's is.
-
-The same rules as services/control/outbound.py, in the workers' own copy (services do not import
-each other, and shared/ holds no HTTP client):
+"""Outbound HTTP from the control plane and the workers (proxy and provider tests, health probes,
+OAuth and sync calls): guarded as the edge's is.
 
 Every socket is vetted when it is opened (shared.connect_guard) unless private upstreams are
 allowed, so a name that resolves to a private address after validation is refused; redirects are
 never followed; an outbound proxy is used the way the edge uses it (`proxy=` for HTTP(S), an
 aiohttp-socks connector, with the proxy's and target's addresses vetted and pinned, for SOCKS5).
+The edge has its own copy of the SOCKS connector: services do not import each other.
 """
 
 from __future__ import annotations

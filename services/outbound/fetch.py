@@ -1,11 +1,10 @@
-"""Calls from the workers to a provider (health probes) and OAuth token endpoints, SSRF-guarded.
+"""Calls to a provider (connection tests, model lists, health probes) and to OAuth token endpoints.
 
-The control plane's services/control/upstream_client.py, in the workers' own copy. Each call
-opens a short-lived guarded session (services/workers/outbound.py) with the edge's rules: no
-redirects followed (one could carry our credentials elsewhere), no proxy settings from the environment, the provider's
-configured outbound proxy, bounded answers, and, unless OMNIROUTE_ALLOW_PRIVATE_UPSTREAMS is set,
-every socket vetted as it opens, so a DNS answer that changed since the URL was checked
-(rebinding) cannot reach an internal address either.
+Each call opens a short-lived guarded session (services/outbound/session.py) with the edge's
+rules: no redirects followed (one could carry our credentials elsewhere), no proxy settings from
+the environment, the provider's configured outbound proxy, bounded answers, and, unless
+OMNIROUTE_ALLOW_PRIVATE_UPSTREAMS is set, every socket vetted as it opens, so a DNS answer that
+changed since the URL was checked (rebinding) cannot reach an internal address either.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from typing import Any
 import aiohttp
 from multidict import CIMultiDict
 
-from services.workers.outbound import outbound_session
+from services.outbound.session import outbound_session
 from shared.canonical.errors import GatewayError, UpstreamError, UpstreamTimeout
 from shared.connect_guard import BlockedAddress
 from shared.netguard import UnsafeURL, check_url

@@ -1,5 +1,5 @@
-"""The workers' outbound calls (health probes, OAuth token posts) refuse internal addresses at check
-time and at connect time, as the control plane's do."""
+"""Outbound calls of the control plane and the workers (provider tests, health probes, OAuth token
+posts) refuse internal addresses at check time and at connect time."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.resolver import ThreadedResolver
 
-from services.workers import upstream_client
+from services.outbound import fetch
 from shared.canonical.errors import GatewayError
 from shared.oauth.client import OAuthEndpointError
 
@@ -32,14 +32,14 @@ def rebinding(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9/v1", "http://0177.0.0.1/", "http://[::1]/", "file:///etc/passwd"])
 async def test_literal_internal_urls_never_leave(url: str) -> None:
     with pytest.raises(GatewayError) as caught:
-        await upstream_client.fetch("GET", url, (), None, connect_timeout=1, total_timeout=1, allow_private=False)
+        await fetch.fetch("GET", url, (), None, connect_timeout=1, total_timeout=1, allow_private=False)
     assert caught.value.code == "unsafe_url"
 
 
 @pytest.mark.usefixtures("rebinding")
 async def test_a_rebound_name_surfaces_as_unsafe_url() -> None:
     with pytest.raises(GatewayError) as caught:
-        await upstream_client.fetch(
+        await fetch.fetch(
             "GET", "http://api.example.com/v1/models", (), None, connect_timeout=1, total_timeout=2, allow_private=False
         )
     assert caught.value.code == "unsafe_url"
@@ -48,4 +48,4 @@ async def test_a_rebound_name_surfaces_as_unsafe_url() -> None:
 @pytest.mark.usefixtures("rebinding")
 async def test_an_oauth_post_to_a_rebound_name_never_connects() -> None:
     with pytest.raises(OAuthEndpointError):
-        await upstream_client.post_form("http://auth.example.com/token", {"grant_type": "x"}, allow_private=False)
+        await fetch.post_form("http://auth.example.com/token", {"grant_type": "x"}, allow_private=False)
