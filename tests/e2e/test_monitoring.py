@@ -13,6 +13,7 @@ import httpx
 from arq import create_pool
 from arq.connections import RedisSettings
 
+from shared import jsonx
 from tests.support.stack import E2EStack
 
 MODEL = "openai/gpt-4o-mini"
@@ -98,7 +99,9 @@ def _probe_now(e2e: E2EStack) -> None:
     session's connections existed, and the next cron round is up to two minutes away."""
 
     async def enqueue() -> None:
-        pool = await create_pool(RedisSettings.from_dsn(e2e.redis_url))
+        pool = await create_pool(
+            RedisSettings.from_dsn(e2e.redis_url), job_serializer=jsonx.dumps, job_deserializer=jsonx.loads
+        )
         try:
             await pool.enqueue_job("cron:probe_connections", _job_id=f"e2e-probe-{uuid.uuid4()}")
         finally:
