@@ -21,15 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from aiohttp.client_proto import ResponseHandler
-from aiohttp_socks import ProxyConnectionError, ProxyConnector, ProxyError, ProxyTimeoutError, ProxyType
-from python_socks import ProxyConnectionError as SocksConnectionError
-from python_socks import ProxyError as SocksError
-from python_socks import ProxyTimeoutError as SocksTimeoutError
-from python_socks.async_.asyncio.v2 import Proxy
 
+from services.outbound.socks import GuardedSocksConnector
 from shared.canonical.errors import GatewayError, UpstreamError, UpstreamTimeout
-from shared.connect_guard import BlockedAddress, guarded_socket, vetted_address
+from shared.connect_guard import BlockedAddress, guarded_socket
 from shared.outbound_proxy import OutboundProxy
 from shared.settings import Timeouts
 
@@ -72,82 +67,6 @@ def create_session(*, allow_private: bool = False) -> aiohttp.ClientSession:
     return _session(connector)
 
 
-class _VettingResolver:
-    """python-socks' resolver interface, answering only vetted addresses."""
-
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_UNSPEC) -> tuple[int, str]:
-        return await vetted_address(host, port, family=family)
-
-
-class _SocksResponseHandler(ResponseHandler):
-    """Holds the stream writer so the transport is not closed when the writer is collected."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, writer: asyncio.StreamWriter) -> None:
-        super().__init__(loop)
-        self._writer = writer
-
-
-class _GuardedSocksConnector(ProxyConnector):
-    """aiohttp-socks' connector, with the proxy's and (for local DNS) the target's address vetted and
-    pinned at connect time, and SOCKS failures raised as aiohttp connection errors."""
-
-    def __init__(self, proxy: OutboundProxy, *, guard: bool) -> None:
-        super().__init__(
-            host=proxy.host,
-            port=proxy.port,
-            proxy_type=ProxyType.SOCKS5,
-            username=proxy.username,
-            password=proxy.password,
-            rdns=proxy.remote_dns,
-            **_CONNECTOR_OPTIONS,
-        )
-        self._guard = guard
-
-    async def _connect_via_proxy(
-        self,
-        host: str,
-        port: int,
-        ssl: Any = None,
-        timeout: float | None = None,  # noqa: ASYNC109 (aiohttp-socks signature)
-    ) -> Any:
-        proxy_host = self._proxy_host
-        if self._guard:
-            _, proxy_host = await vetted_address(self._proxy_host, self._proxy_port)  # pinned for this connect
-        proxy = Proxy(
-            proxy_type=ProxyType.SOCKS5,
-            host=proxy_host,
-            port=self._proxy_port,
-            username=self._proxy_username,
-            password=self._proxy_password,
-            rdns=self._rdns,
-        )
-        if self._guard and not self._rdns:
-            # Local DNS for the target: python-socks resolves it itself, so hand it a vetting resolver.
-            proxy._resolver = _VettingResolver()  # type: ignore[assignment]
-        stream = await proxy.connect(dest_host=host, dest_port=port, dest_ssl=ssl, timeout=timeout)
-        transport = stream.writer.transport
-        protocol = _SocksResponseHandler(loop=self._loop, writer=stream.writer)
-        transport.set_protocol(protocol)
-        protocol.connection_made(transport)
-        return transport, protocol
-
-    async def _wrap_create_connection(self, *args: Any, req: Any, **kwargs: Any) -> Any:
-        try:
-            return await super()._wrap_create_connection(*args, req=req, **kwargs)
-        except (
-            ProxyError,
-            ProxyConnectionError,
-            ProxyTimeoutError,
-            SocksError,
-            SocksConnectionError,
-            SocksTimeoutError,
-            OSError,
-        ) as exc:
-            # Messages name the proxy's host and port at most, never its credentials.
-            reason = exc if isinstance(exc, OSError) and not isinstance(exc, TimeoutError) else OSError(str(exc))
-            raise aiohttp.ClientProxyConnectionError(req.connection_key, reason) from None
-
-
 @dataclass(frozen=True, slots=True)
 class Via:
     """How to send one request: the session, and the per-request proxy arguments for HTTP proxies."""
@@ -177,7 +96,7 @@ class UpstreamClients:
 
     def _open(self, proxy: OutboundProxy) -> Via:
         if proxy.is_socks:
-            return Via(_session(_GuardedSocksConnector(proxy, guard=not self._allow_private)))
+            return Via(_session(GuardedSocksConnector(proxy, guard=not self._allow_private, **_CONNECTOR_OPTIONS)))
         auth = aiohttp.encode_basic_auth(proxy.username, proxy.password or "") if proxy.username else None
         return Via(self.direct.session, proxy=proxy.url, proxy_authorization=auth)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.edge.upstream import UpstreamClients, _VettingResolver
+from services.edge.upstream import UpstreamClients
+from services.outbound.socks import _VettingResolver
 from shared.connect_guard import BlockedAddress
 from shared.outbound_proxy import OutboundProxy
 
