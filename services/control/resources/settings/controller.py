@@ -10,10 +10,10 @@ from litestar import Controller, Request, get, patch, put
 from litestar.params import JSONBody
 from redis.exceptions import RedisError
 
-from services.control import audit
-from services.control.context import actor_of, control_state
+from services.control.context import control_state
 from services.control.resources.live.resilience_state import ResilienceState, read_state
-from services.control.resources.settings.rules import IDEMPOTENCY, RATE_LIMIT, RESILIENCE, SettingsRow, merged, typed
+from services.control.resources.settings.rules import IDEMPOTENCY, RATE_LIMIT, RESILIENCE
+from services.control.resources.settings.store import read_row, write_row
 from shared.config.resilience import IdempotencySettings, ResilienceSettings
 
 __all__ = ["IdempotencySettingsController", "RateLimitController", "ResilienceController"]
@@ -30,35 +30,6 @@ class ResilienceAnswer(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     settings: ResilienceSettings
     state: ResilienceState | None = None
-
-
-async def _read(request: Request[Any, Any, Any], row: SettingsRow) -> Any:
-    stored = await control_state(request).pool.fetchval("SELECT value FROM settings WHERE key = $1", row.key)
-    return typed(row, stored)
-
-
-async def _write(request: Request[Any, Any, Any], row: SettingsRow, change: dict[str, Any]) -> Any:
-    """Merge the given fields into the row, in one transaction with its audit entry; publishes a snapshot."""
-    state = control_state(request)
-    async with state.writer.transaction() as conn:
-        stored = await conn.fetchval("SELECT value FROM settings WHERE key = $1 FOR UPDATE", row.key)
-        overrides, value = merged(row, stored, change)
-        await conn.execute(
-            """INSERT INTO settings (key, value) VALUES ($1, $2)
-               ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()""",
-            row.key,
-            overrides,
-        )
-        await audit.record(
-            conn,
-            actor_of(request),
-            "settings.updated",
-            "settings",
-            row.key,
-            msgspec.to_builtins(typed(row, stored)),
-            msgspec.to_builtins(value),
-        )
-    return value
 
 
 def _json(value: Any) -> dict[str, Any]:
@@ -79,7 +50,7 @@ class ResilienceController(Controller):
     @get("/")
     async def get_resilience(self, request: Request[Any, Any, Any]) -> ResilienceAnswer:
         """Breaker, cooldown, timeout, retry and connection-choice settings (defaults where unset), and live state."""
-        settings = await _read(request, RESILIENCE)
+        settings = await read_row(request, RESILIENCE)
         control = control_state(request)
         try:
             state = await read_state(control.pool, control.redis)
@@ -93,14 +64,14 @@ class ResilienceController(Controller):
     @put("/")
     async def put_resilience(self, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]) -> ResilienceAnswer:
         """Merge the given fields into the stored settings."""
-        return ResilienceAnswer(settings=await _write(request, RESILIENCE, _unwrapped(data)))
+        return ResilienceAnswer(settings=await write_row(request, RESILIENCE, _unwrapped(data)))
 
     @patch("/")
     async def patch_resilience(
         self, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]
     ) -> ResilienceAnswer:
         """Merge the given fields into the stored settings."""
-        return ResilienceAnswer(settings=await _write(request, RESILIENCE, _unwrapped(data)))
+        return ResilienceAnswer(settings=await write_row(request, RESILIENCE, _unwrapped(data)))
 
 
 class RateLimitController(Controller):
@@ -112,12 +83,12 @@ class RateLimitController(Controller):
     @get("/")
     async def get_rate_limit(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         """Global rate-limit settings (shared.config.resilience.RateLimitSettings, defaults where unset)."""
-        return _json(await _read(request, RATE_LIMIT))
+        return _json(await read_row(request, RATE_LIMIT))
 
     @put("/")
     async def put_rate_limit(self, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
         """Merge the given fields (`keyDefaults` field by field) into the stored settings."""
-        return _json(await _write(request, RATE_LIMIT, data))
+        return _json(await write_row(request, RATE_LIMIT, data))
 
 
 class IdempotencySettingsController(Controller):
@@ -126,7 +97,7 @@ class IdempotencySettingsController(Controller):
 
     @get("/")
     async def get_idempotency(self, request: Request[Any, Any, Any]) -> IdempotencySettings:
-        result: IdempotencySettings = await _read(request, IDEMPOTENCY)
+        result: IdempotencySettings = await read_row(request, IDEMPOTENCY)
         return result
 
     @put("/")
@@ -134,5 +105,5 @@ class IdempotencySettingsController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]
     ) -> IdempotencySettings:
         """Merge the given fields into the stored settings."""
-        result: IdempotencySettings = await _write(request, IDEMPOTENCY, data)
+        result: IdempotencySettings = await write_row(request, IDEMPOTENCY, data)
         return result

@@ -15,11 +15,10 @@ import msgspec
 from litestar import Controller, Request, get, patch, put
 from litestar.params import JSONBody
 
-from services.control import audit
-from services.control.context import actor_of, control_state
 from services.control.errors import InvalidField
 from services.control.resources.settings.gateway_rules import GENERAL, IP_FILTER, SYSTEM_PROMPT, THINKING_BUDGET
-from services.control.resources.settings.rules import SettingsRow, merged, typed
+from services.control.resources.settings.rules import SettingsRow
+from services.control.resources.settings.store import read_row, write_row
 from shared.config.gateway_settings import (
     GeneralSettings,
     IpFilterSettings,
@@ -40,41 +39,9 @@ class RequireLogin(msgspec.Struct, rename="camel"):
     require_login: bool
 
 
-async def _read(request: Request[Any, Any, Any], row: SettingsRow) -> Any:
-    stored = await control_state(request).pool.fetchval("SELECT value FROM settings WHERE key = $1", row.key)
-    return typed(row, stored)
-
-
-def _validated(row: SettingsRow, stored: Any, change: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-    try:
-        return merged(row, stored, change)
-    except InvalidField as exc:
-        exc.status = 422  # well-formed JSON with a value the setting does not take
-        raise
-
-
 async def _write(request: Request[Any, Any, Any], row: SettingsRow, change: dict[str, Any], replace: bool) -> Any:
-    """Apply `change` (merged into the row, or replacing it) with its audit row; publishes a snapshot."""
-    state = control_state(request)
-    async with state.writer.transaction() as conn:
-        stored = await conn.fetchval("SELECT value FROM settings WHERE key = $1 FOR UPDATE", row.key)
-        overrides, value = _validated(row, None if replace else stored, change)
-        await conn.execute(
-            """INSERT INTO settings (key, value) VALUES ($1, $2)
-               ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()""",
-            row.key,
-            overrides,
-        )
-        await audit.record(
-            conn,
-            actor_of(request),
-            "settings.updated",
-            "settings",
-            row.key,
-            msgspec.to_builtins(typed(row, stored)),
-            msgspec.to_builtins(value),
-        )
-    return value
+    # well-formed JSON with a value the setting does not take is a 422 on these endpoints
+    return await write_row(request, row, change, replace=replace, invalid_status=422)
 
 
 class GeneralSettingsController(Controller):
@@ -84,7 +51,7 @@ class GeneralSettingsController(Controller):
     @get("/")
     async def get_settings(self, request: Request[Any, Any, Any]) -> GeneralSettings:
         """General settings: `requireLogin` (also /api/settings/require-login), the retention days."""
-        result: GeneralSettings = await _read(request, GENERAL)
+        result: GeneralSettings = await read_row(request, GENERAL)
         return result
 
     @put("/")
@@ -107,7 +74,7 @@ class IpFilterController(Controller):
     @get("/")
     async def get_ip_filter(self, request: Request[Any, Any, Any]) -> IpFilterSettings:
         """Client address allow and block lists (CIDR) and the trusted proxies, enforced by every edge."""
-        result: IpFilterSettings = await _read(request, IP_FILTER)
+        result: IpFilterSettings = await read_row(request, IP_FILTER)
         return result
 
     @put("/")
@@ -124,7 +91,7 @@ class ThinkingBudgetController(Controller):
     @get("/")
     async def get_thinking_budget(self, request: Request[Any, Any, Any]) -> ThinkingBudgetSettings:
         """The reasoning budget mode the edges apply: passthrough (default), auto, custom (`tokens`) or off."""
-        result: ThinkingBudgetSettings = await _read(request, THINKING_BUDGET)
+        result: ThinkingBudgetSettings = await read_row(request, THINKING_BUDGET)
         return result
 
     @put("/")
@@ -143,7 +110,7 @@ class SystemPromptController(Controller):
     @get("/")
     async def get_system_prompt(self, request: Request[Any, Any, Any]) -> SystemPromptSettings:
         """The system prompt the edges add to chat requests when `enabled` (off by default)."""
-        result: SystemPromptSettings = await _read(request, SYSTEM_PROMPT)
+        result: SystemPromptSettings = await read_row(request, SYSTEM_PROMPT)
         return result
 
     @put("/")
@@ -162,7 +129,7 @@ class RequireLoginController(Controller):
     @get("/")
     async def get_require_login(self, request: Request[Any, Any, Any]) -> RequireLogin:
         """Whether the management API needs credentials from local callers too (default true)."""
-        general: GeneralSettings = await _read(request, GENERAL)
+        general: GeneralSettings = await read_row(request, GENERAL)
         return RequireLogin(require_login=general.require_login)
 
     @put("/")
